@@ -1,0 +1,121 @@
+# svrlab: one entry point for everything. `make help` lists the targets.
+#
+# Programs are built into build/: build/chapterN/ from your chapterN/, build/solutions/chapterN/
+# from the reference solutions. What each chapter builds is data: grader/chapters/chapterN.mk.
+
+.DEFAULT_GOAL := all
+include common/flags.mk
+
+CHAPTERS := $(sort $(patsubst grader/chapters/chapter%.mk,%,$(wildcard grader/chapters/chapter*.mk)))
+B := build
+SUBMAKE := $(MAKE) --no-print-directory $(if $(filter 1,$(V)),,-s)
+
+# ---- dependencies ------------------------------------------------------------------------
+# Debian packages the lab needs, and the checks that tell whether they are here. Every target
+# that builds runs the checks first and calls `make deps` when one fails.
+DEB_PKGS := gcc make pkg-config libevent-dev check libjansson-dev libxml2-dev valgrind jq
+PC_MODULES := libevent check jansson libxml-2.0
+TOOLS := cc pkg-config valgrind jq
+DEPS_OK := { for t in $(TOOLS); do command -v $$t || exit 1; done; pkg-config --exists $(PC_MODULES); } >/dev/null 2>&1
+ENSURE_DEPS := $(DEPS_OK) || $(SUBMAKE) deps
+
+grader-ready:
+	@$(ENSURE_DEPS)
+	@$(SUBMAKE) driver
+
+.PHONY: grader-ready all deps grade solutions test bench clean asan help starters driver programs common-tests
+all:
+	@$(ENSURE_DEPS)
+	@$(SUBMAKE) driver programs common-tests
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "deps: everything svrlab needs is installed"; exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "deps: no apt-get on this system; install these packages (Debian names):" $$missing >&2; \
+	    exit 1; fi; \
+	sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	echo "+ $$sudo apt-get update"; $$sudo apt-get update -qq || exit 1; \
+	echo "+ $$sudo apt-get install -y" $$missing; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	echo "deps: installed" $$missing
+
+# ---- building ----------------------------------------------------------------------------
+driver: $(B)/grader/grade
+
+DRIVER_SRCS := $(wildcard grader/driver/*.c)
+DRIVER_OBJS := $(patsubst grader/driver/%.c,$(B)/grader/%.o,$(DRIVER_SRCS))
+$(B)/grader/%.o: grader/driver/%.c
+	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags jansson libxml-2.0) -c $< -o $@
+$(B)/grader/grade: $(DRIVER_OBJS)
+	$(say) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs jansson libxml-2.0)
+
+programs:
+	@for n in $(CHAPTERS); do \
+	    $(SUBMAKE) -f grader/build.mk CH=$$n SRC=chapter$$n OUT=$(B)/chapter$$n progs || exit 1; \
+	    $(SUBMAKE) -f grader/build.mk CH=$$n SRC=solutions/chapter$$n \
+	        OUT=$(B)/solutions/chapter$$n TESTS=grader/tests/chapter$$n progs runner || exit 1; \
+	done
+
+COMMON_SRCS := $(wildcard common/*.c)
+COMMON_OBJS := $(patsubst common/%.c,$(B)/common/%.o,$(COMMON_SRCS))
+common-tests: $(B)/common/test_common
+$(B)/common/%.o: common/%.c
+	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS) -Icommon -c $< -o $@
+$(B)/common/test_common.o: common/tests/test_common.c
+	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags check) -Icommon -c $< -o $@
+$(B)/common/test_common: $(B)/common/test_common.o $(COMMON_OBJS)
+	$(say) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs check)
+
+-include $(wildcard $(B)/grader/*.d $(B)/common/*.d)
+
+# ---- grading and testing -----------------------------------------------------------------
+GRADE_ARGS := $(if $(CH),--ch $(CH)) $(if $(T),--test $(T)) $(if $(SRC),--src $(SRC))
+
+grade:
+	@grader/grade $(GRADE_ARGS)
+
+solutions:
+	@grader/grade --src solutions --require-full $(if $(CH),--ch $(CH)) $(if $(T),--test $(T))
+
+test:
+	@sh grader/selftest/run
+
+starters:
+	@grader/mkstarters
+
+bench:
+	@echo "make bench: no benchmarks yet; they arrive with the performance issue (see README.md)"
+
+asan:
+	@$(ENSURE_DEPS)
+	@sh grader/selftest/asan
+
+clean:
+	rm -rf $(B)
+
+help:
+	@echo "svrlab make targets:"
+	@echo "  make grade              build and grade your chapters 1-5 (installs packages if needed)"
+	@echo "  make grade CH=3         grade chapter 3 only"
+	@echo "  make grade CH=3 T=name  only the tests whose name contains 'name'"
+	@echo "  make grade SRC=DIR      grade the chapters found in DIR (DIR/chapterN/)"
+	@echo "  make solutions          grade the reference solutions (must get full marks)"
+	@echo "  make                    build everything into build/"
+	@echo "  make test               the project's own test suite (ends with 'N passed, M failed')"
+	@echo "  make asan               the tests built with AddressSanitizer and UBSan"
+	@echo "  make bench              benchmarks"
+	@echo "  make starters           regenerate chapterN/ from solutions/chapterN/"
+	@echo "  make deps               install the Debian packages svrlab needs"
+	@echo "  make clean              remove build/"
+	@echo "  V=1                     show the commands"
+	@echo "The grader is also a program: grader/grade --help"

@@ -1,0 +1,42 @@
+/*
+ * args: the command-line conventions every program of the lab follows.
+ *
+ * Programs parse their options with getopt_long and these helpers:
+ *  - "--help" prints the usage on stdout and exits 0;
+ *  - a bad argument prints one line "prog: <what is wrong> (see --help)" on stderr and
+ *    exits with status 2 (ARGS_EXIT_USAGE);
+ *  - "-p PORT" is the TCP port (0 = let the kernel pick one), "-k KEY" the System V IPC
+ *    base key of programs that use shared memory.
+ */
+#ifndef SVRLAB_ARGS_H
+#define SVRLAB_ARGS_H
+
+#include <sys/types.h>
+
+#define ARGS_EXIT_USAGE 2
+
+/* Print "prog: <message> (see --help)" on stderr and exit(ARGS_EXIT_USAGE). */
+void args_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* Parse s as a whole decimal integer in [min, max] (an optional sign, then digits only:
+ * no blanks, no trailing characters). Returns 0 and stores it in *out, or returns -1
+ * with *out untouched (errno EINVAL for a non-number, ERANGE when out of range). */
+int args_parse_long(const char *s, long min, long max, long *out);
+
+/* The value of option `opt` (e.g. "-n"), a decimal integer in [min, max]; anything else is a
+ * usage error that names the option, the range and what was given. */
+long args_number(const char *opt, const char *s, long min, long max);
+
+/* The value of -p: a TCP port, 0 to 65535. */
+int args_port(const char *s);
+
+/* The value of -k: a System V IPC key, a positive integer (decimal, or hex with 0x; a
+ * leading 0 does not mean octal). */
+key_t args_ipc_key(const char *s);
+
+/* The usage error for getopt_long's '?' case (programs set opterr = 0 so getopt prints
+ * nothing itself) and for unexpected operands: arg is the offending word, argv[optind - 1]
+ * or the operand. Prints "prog: unknown option or missing value: 'arg' (see --help)". */
+void args_bad_option(const char *arg) __attribute__((noreturn));
+
+#endif

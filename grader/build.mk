@@ -1,0 +1,67 @@
+# grader/build.mk: builds one chapter's programs and, when TESTS is set, its test runner.
+#
+#   make -f grader/build.mk CH=1 SRC=chapter1 OUT=build/chapter1 [TESTS=grader/tests/chapter1]
+#
+# The top-level Makefile uses it for chapterN/ and solutions/chapterN/, and the grader uses it
+# in its temporary tree, so a chapter is built the same way everywhere. What a chapter builds
+# is data: grader/chapters/chapterN.mk.
+
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
+include $(ROOT)/common/flags.mk
+include $(ROOT)/grader/chapters/chapter$(CH).mk
+
+SRC := $(abspath $(SRC))
+OUT := $(abspath $(OUT))
+PKG_CFLAGS := $(if $(strip $(pkgs)),$(shell pkg-config --cflags $(pkgs)))
+PKG_LIBS := $(if $(strip $(pkgs)),$(shell pkg-config --libs $(pkgs)))
+
+common_objs := $(patsubst $(ROOT)/common/%.c,$(OUT)/common/%.o,$(wildcard $(ROOT)/common/*.c))
+obj = $(addprefix $(OUT)/obj/,$(1:.c=.o))
+
+.PHONY: progs runner student-files
+progs: $(addprefix $(OUT)/,$(progs))
+
+student-files:
+	@echo $(student)
+
+$(OUT)/common/%.o: $(ROOT)/common/%.c
+	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS) -I$(ROOT)/common -c $< -o $@
+
+$(OUT)/obj/%.o: $(SRC)/%.c
+	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(SRC) -I$(ROOT)/common -c $< -o $@
+
+define prog_rule
+$(OUT)/$(1): $(call obj,$($(1)_srcs)) $(common_objs)
+	$$(say) LD $$@
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
+endef
+$(foreach p,$(progs),$(eval $(call prog_rule,$(p))))
+
+ifneq ($(TESTS),)
+TESTS := $(abspath $(TESTS))
+CHECK_CFLAGS := $(shell pkg-config --cflags check)
+CHECK_LIBS := $(shell pkg-config --libs check)
+test_objs := $(patsubst $(TESTS)/%.c,$(OUT)/tests/%.o,$(wildcard $(TESTS)/*.c))
+gt_objs := $(patsubst $(ROOT)/grader/lib/%.c,$(OUT)/gt/%.o,$(wildcard $(ROOT)/grader/lib/*.c))
+
+runner: $(OUT)/runner
+$(OUT)/runner: $(test_objs) $(gt_objs) $(call obj,$(testlib)) $(common_objs)
+	$(say) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
+
+$(OUT)/tests/%.o: $(TESTS)/%.c
+	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS) $(CHECK_CFLAGS) $(PKG_CFLAGS) -I$(SRC) -I$(ROOT)/common -I$(ROOT)/grader/lib -c $< -o $@
+
+$(OUT)/gt/%.o: $(ROOT)/grader/lib/%.c
+	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS) $(CHECK_CFLAGS) -I$(ROOT)/common -I$(ROOT)/grader/lib -c $< -o $@
+endif
+
+-include $(shell find $(OUT) -name '*.d' 2>/dev/null)

@@ -1,0 +1,806 @@
+/*
+ * grade: the grader's driver. Builds a submission in a fresh temporary tree from the grader's
+ * own tests and build files plus only the student's files, runs each test in isolation (jobs.c),
+ * reads the results from Check's and valgrind's XML logs (report.c), and prints one line per
+ * test, chapter subtotals and a total; JSON on request (jansson).
+ *
+ * It never links or runs student code in its own process: student code runs only inside the
+ * test runners and programs that the supervisors start.
+ *
+ * Usage: see usage() below, or `grader/grade --help`.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "../lib/gt_env.h"
+#include "jobs.h"
+#include "points.h"
+#include "report.h"
+#include "util.h"
+
+#define MAX_CHAPTER 5
+#define EXIT_CANNOT_RUN 2
+#define REASON_CAP 2048
+#define REASON_LINES 8
+#define REASON_LINE_LEN 160
+#define MEMCHECK_TIME_SCALE 10
+#define IPC_KEYS_PER_JOB GT_IPC_KEYS
+#define IPC_SLOT (1L << 18) /* keys reserved for one grader run: 4095 jobs of 64 keys */
+
+enum kind { FUNCTIONAL, MEMCHECK };
+enum status { PENDING, PASS, FAIL };
+
+struct item {
+    const struct pt_test *t;
+    enum kind kind;
+    enum status status;
+    int score, max;
+    double seconds;
+    char reason[REASON_CAP];
+};
+
+struct chapter {
+    int number;
+    int available;
+    struct pt_chapter pts;
+    char tree[4096];      /* temporary tree of this chapter */
+    char build_err[1024]; /* the start of the compiler's complaint, if the build failed */
+    struct item *items;
+    size_t nitems;
+    int score, max, bonus;
+};
+
+static struct {
+    const char *root, *src, *filter, *json;
+    int chapter; /* 0: all */
+    int require_full, memcheck, jobs, keep, verbose, color, check_points;
+} opt = {.memcheck = 1};
+
+static char run_dir[4096];
+static char valgrind[4096];
+static long ipc_base = -1;
+static int next_ipc_job;
+static int shown, total_shown;
+static volatile sig_atomic_t interrupted;
+
+static void usage(FILE *to);
+static void parse_args(int argc, char **argv);
+static void on_signal(int sig);
+static int reserve_ipc(void);
+static int prepare_chapter(struct chapter *c);
+static int build_chapter(struct chapter *c);
+static int check_runner_list(struct chapter *c);
+static void run_items(struct chapter *c, enum kind kind);
+static void judge(struct chapter *c, struct item *it, const char *dir);
+static void print_item(const struct item *it);
+static void print_reason(const char *reason);
+static json_t *chapter_json(const struct chapter *c);
+static void cleanup(void);
+
+int main(int argc, char **argv)
+{
+    parse_args(argc, argv);
+    /* No SA_RESTART: an interrupt must wake the waitpid() of the main loop. */
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+
+    if (opt.memcheck && !find_in_path("valgrind", valgrind, sizeof valgrind)) {
+        fprintf(stderr, "grade: valgrind not found (run 'make deps', or use --no-memcheck)\n");
+        return EXIT_CANNOT_RUN;
+    }
+    const char *tmp = getenv("TMPDIR");
+    fmt(run_dir, sizeof run_dir, "%s/svrlab-grade.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(run_dir)) {
+        fprintf(stderr, "grade: mkdtemp(%s): %s\n", run_dir, strerror(errno));
+        return EXIT_CANNOT_RUN;
+    }
+    if (reserve_ipc() != 0) {
+        cleanup();
+        return EXIT_CANNOT_RUN;
+    }
+
+    struct chapter chapters[MAX_CHAPTER];
+    memset(chapters, 0, sizeof chapters);
+    int status = 0;
+    for (int n = 1; n <= MAX_CHAPTER; n++) {
+        struct chapter *c = &chapters[n - 1];
+        c->number = n;
+        if (opt.chapter && opt.chapter != n)
+            continue;
+        char path[4200], err[512];
+        fmt(path, sizeof path, "%s/grader/chapters/chapter%d.points", opt.root, n);
+        if (pt_load(path, &c->pts, err, sizeof err) != 0) {
+            if (errno == ENOENT)
+                continue;
+            fprintf(stderr, "grade: %s\n", err);
+            status = EXIT_CANNOT_RUN;
+            goto out;
+        }
+        c->available = 1;
+        for (size_t i = 0; i < c->pts.ntests; i++) {
+            const struct pt_test *t = &c->pts.tests[i];
+            if (opt.filter && !strstr(t->name, opt.filter))
+                continue;
+            total_shown += 1 + (opt.memcheck && t->memcheck > 0);
+        }
+    }
+    printf("svrlab grader: grading %s, %d test%s at a time\n", opt.src, opt.jobs,
+           opt.jobs == 1 ? "" : "s");
+
+    for (int n = 1; n <= MAX_CHAPTER && !interrupted; n++) {
+        struct chapter *c = &chapters[n - 1];
+        if (!c->available)
+            continue;
+        printf("\n== chapter %d: %s ==\n", n, c->pts.title);
+        fflush(stdout);
+        if (prepare_chapter(c) != 0 || build_chapter(c) != 0) {
+            status = EXIT_CANNOT_RUN;
+            goto out;
+        }
+        if (opt.check_points) {
+            if (check_runner_list(c) != 0)
+                status = 1;
+            continue;
+        }
+        run_items(c, FUNCTIONAL);
+        if (opt.memcheck)
+            run_items(c, MEMCHECK);
+        for (size_t i = 0; i < c->nitems; i++) {
+            struct item *it = &c->items[i];
+            if (it->t->bonus) {
+                c->bonus += it->score;
+            } else {
+                c->score += it->score;
+                c->max += it->max;
+            }
+        }
+        printf("chapter %d subtotal: %d/%d", n, c->score, c->max);
+        if (c->bonus)
+            printf(" (+%d bonus)", c->bonus);
+        printf("\n");
+    }
+    if (interrupted) {
+        fprintf(stderr, "grade: interrupted\n");
+        status = 130;
+        goto out;
+    }
+    if (opt.check_points) {
+        printf("%s\n", status ? "points data: FAIL" : "points data: OK");
+        goto out;
+    }
+
+    int score = 0, max = 0, bonus = 0;
+    printf("\n");
+    for (int n = 1; n <= MAX_CHAPTER; n++) {
+        struct chapter *c = &chapters[n - 1];
+        if (opt.chapter && opt.chapter != n)
+            continue;
+        if (!c->available) {
+            printf("chapter %d: not available yet\n", n);
+            continue;
+        }
+        printf("chapter %d %-34s %4d/%d%s\n", n, c->pts.title, c->score, c->max,
+               c->bonus ? " + bonus" : "");
+        score += c->score;
+        max += c->max;
+        bonus += c->bonus;
+    }
+    printf("total: %d/%d", score, max);
+    if (bonus)
+        printf(" (+%d bonus)", bonus);
+    printf("\n");
+
+    if (opt.json) {
+        json_t *root = json_object();
+        json_t *arr = json_array();
+        for (int n = 1; n <= MAX_CHAPTER; n++)
+            if (!opt.chapter || opt.chapter == n)
+                json_array_append_new(arr, chapter_json(&chapters[n - 1]));
+        json_object_set_new(root, "source", json_string(opt.src));
+        json_object_set_new(root, "score", json_integer(score));
+        json_object_set_new(root, "max_score", json_integer(max));
+        json_object_set_new(root, "bonus", json_integer(bonus));
+        json_object_set_new(root, "chapters", arr);
+        if (json_dump_file(root, opt.json, JSON_INDENT(2)) != 0) {
+            fprintf(stderr, "grade: could not write %s\n", opt.json);
+            status = EXIT_CANNOT_RUN;
+        }
+        json_decref(root);
+    }
+    if (status == 0 && opt.require_full && score < max)
+        status = 1;
+out:
+    for (int n = 0; n < MAX_CHAPTER; n++) {
+        free(chapters[n].items);
+        pt_free(&chapters[n].pts);
+    }
+    cleanup();
+    return status;
+}
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: grader/grade [options]\n"
+            "Builds and grades svrlab's chapters 1-%d: one line per test, subtotals, a total.\n"
+            "\n"
+            "  --src DIR        grade the chapters found in DIR (DIR/chapterN/); default: this\n"
+            "                   checkout. Only the student's files are taken from DIR.\n"
+            "  --ch N           grade chapter N only\n"
+            "  --test TEXT      only the tests whose name contains TEXT\n"
+            "  --json FILE      also write the results as JSON to FILE\n"
+            "  --require-full   exit 1 unless every test got full marks\n"
+            "  --no-memcheck    skip the valgrind runs (their points count as lost)\n"
+            "  -j, --jobs N     tests run at a time (default: the number of CPUs)\n"
+            "  --keep           keep the temporary build and test directories\n"
+            "  --check-points   only check that the points data and the tests agree\n"
+            "  -v, --verbose    show the full reason of every failure\n"
+            "  -h, --help       this text\n"
+            "\n"
+            "Exit status: 0 when grading ran (whatever the score), 1 with --require-full below\n"
+            "full marks, 2 when grading could not run.\n",
+            MAX_CHAPTER);
+}
+
+static void parse_args(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"src", required_argument, NULL, 's'},     {"ch", required_argument, NULL, 'c'},
+        {"test", required_argument, NULL, 't'},    {"json", required_argument, NULL, 'J'},
+        {"require-full", no_argument, NULL, 'F'},  {"no-memcheck", no_argument, NULL, 'M'},
+        {"jobs", required_argument, NULL, 'j'},    {"keep", no_argument, NULL, 'K'},
+        {"check-points", no_argument, NULL, 'P'},  {"verbose", no_argument, NULL, 'v'},
+        {"root", required_argument, NULL, 'R'},    {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    opt.jobs = ncpu > 0 ? (int)ncpu : 1;
+    opterr = 0;
+    int c;
+    char *end;
+    while ((c = getopt_long(argc, argv, "j:vh", longs, NULL)) != -1) {
+        switch (c) {
+        case 's': opt.src = optarg; break;
+        case 'c':
+            opt.chapter = (int)strtol(optarg, &end, 10);
+            if (*end || opt.chapter < 1 || opt.chapter > MAX_CHAPTER) {
+                fprintf(stderr, "grade: --ch: expected 1 to %d, got '%s'\n", MAX_CHAPTER, optarg);
+                exit(EXIT_CANNOT_RUN);
+            }
+            break;
+        case 't': opt.filter = *optarg ? optarg : NULL; break;
+        case 'J': opt.json = optarg; break;
+        case 'F': opt.require_full = 1; break;
+        case 'M': opt.memcheck = 0; break;
+        case 'j':
+            opt.jobs = (int)strtol(optarg, &end, 10);
+            if (*end || opt.jobs < 1 || opt.jobs > 64) {
+                fprintf(stderr, "grade: --jobs: expected 1 to 64, got '%s'\n", optarg);
+                exit(EXIT_CANNOT_RUN);
+            }
+            break;
+        case 'K': opt.keep = 1; break;
+        case 'P': opt.check_points = 1; break;
+        case 'v': opt.verbose = 1; break;
+        case 'R': opt.root = optarg; break;
+        case 'h': usage(stdout); exit(0);
+        default:
+            fprintf(stderr, "grade: unknown option or missing value: '%s' (see --help)\n",
+                    argv[optind - 1]);
+            exit(EXIT_CANNOT_RUN);
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "grade: unexpected argument '%s' (see --help)\n", argv[optind]);
+        exit(EXIT_CANNOT_RUN);
+    }
+    static char root[4096], src[4096];
+    if (!opt.root) {
+        fprintf(stderr, "grade: --root is set by grader/grade; run that script\n");
+        exit(EXIT_CANNOT_RUN);
+    }
+    if (!realpath(opt.root, root) || !is_dir(root)) {
+        fprintf(stderr, "grade: --root %s: not a directory\n", opt.root);
+        exit(EXIT_CANNOT_RUN);
+    }
+    opt.root = root;
+    if (!opt.src)
+        opt.src = root;
+    if (!realpath(opt.src, src) || !is_dir(src)) {
+        fprintf(stderr, "grade: --src %s: not a directory\n", opt.src);
+        exit(EXIT_CANNOT_RUN);
+    }
+    opt.src = src;
+    opt.color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+/* Each run takes a slot of IPC keys of its own, claimed by creating a tiny segment at the
+ * slot's first key with IPC_EXCL, so two graders on one machine never share a key. */
+static int reserve_ipc(void)
+{
+    long slots = (0x7fffffffL - 0x10000000L) / IPC_SLOT;
+    long start = ((long)getpid() * 7919L + (long)time(NULL)) % slots;
+    for (long i = 0; i < 64; i++) {
+        long base = 0x10000000L + ((start + i) % slots) * IPC_SLOT;
+        int id = shmget((key_t)base, 1, IPC_CREAT | IPC_EXCL | 0600);
+        if (id >= 0) {
+            ipc_base = base;
+            return 0;
+        }
+        if (errno != EEXIST) {
+            fprintf(stderr, "grade: shmget(key=0x%lx, 1, IPC_CREAT|IPC_EXCL|0600): %s\n", base,
+                    strerror(errno));
+            return -1;
+        }
+    }
+    fprintf(stderr, "grade: no free range of System V IPC keys\n");
+    return -1;
+}
+
+static int copy(const char *from, const char *to)
+{
+    char *argv[] = {"cp", "-R", "-P", (char *)from, (char *)to, NULL};
+    return run_cmd(argv, NULL);
+}
+
+/* The temporary tree: the grader's pristine common/, lib, build files and tests, the reference
+ * solution, and the student's chapter: the reference's files overlaid with the student's own. */
+static int prepare_chapter(struct chapter *c)
+{
+    char p[4400], q[4400];
+    const char *r = opt.root;
+    int n = c->number;
+    fmt(c->tree, sizeof c->tree, "%s/ch%d", run_dir, n);
+    fmt(p, sizeof p, "%s/grader/tests", c->tree);
+    char *mk[] = {"mkdir", "-p", p, NULL};
+    int bad = run_cmd(mk, NULL) != 0;
+    const char *pairs[][2] = {
+        {"common", "common"},     {"grader/lib", "grader/lib"},
+        {"grader/build.mk", "grader/build.mk"},  {"grader/chapters", "grader/chapters"},
+        {"grader/valgrind.supp", "grader/valgrind.supp"},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0] && !bad; i++)
+        bad = copy(fmt(p, sizeof p, "%s/%s", r, pairs[i][0]),
+                   fmt(q, sizeof q, "%s/%s", c->tree, pairs[i][1])) != 0;
+    if (!bad)
+        bad = copy(fmt(p, sizeof p, "%s/grader/tests/chapter%d", r, n),
+                   fmt(q, sizeof q, "%s/grader/tests/chapter%d", c->tree, n)) != 0 ||
+              copy(fmt(p, sizeof p, "%s/solutions/chapter%d", r, n),
+                   fmt(q, sizeof q, "%s/ref", c->tree)) != 0 ||
+              copy(fmt(p, sizeof p, "%s/solutions/chapter%d", r, n),
+                   fmt(q, sizeof q, "%s/student", c->tree)) != 0;
+    if (bad) {
+        fprintf(stderr, "grade: could not copy the grader's files into %s\n", c->tree);
+        return -1;
+    }
+
+    /* Which files are the student's: the chapter's build data says. */
+    char list[2048], log[4400];
+    fmt(log, sizeof log, "%s/student-files", c->tree);
+    char *argv[] = {"make", "-s", "--no-print-directory", "-f",
+                    fmt(p, sizeof p, "%s/grader/build.mk", c->tree),
+                    fmt(q, sizeof q, "CH=%d", n), "student-files", NULL};
+    if (run_cmd(argv, log) != 0 || read_file(log, list, sizeof list, 0) == 0) {
+        fprintf(stderr, "grade: could not list the student's files of chapter %d\n", n);
+        return -1;
+    }
+    for (char *save, *f = strtok_r(list, " \t\n", &save); f; f = strtok_r(NULL, " \t\n", &save)) {
+        char from[4400];
+        fmt(from, sizeof from, "%s/chapter%d/%s", opt.src, n, f);
+        if (!is_regular(from)) {
+            printf("  note: chapter%d/%s is missing from the submission: using the starter's\n",
+                   n, f);
+            fmt(from, sizeof from, "%s/chapter%d/%s", r, n, f);
+        }
+        if (copy(from, fmt(q, sizeof q, "%s/student/%s", c->tree, f)) != 0) {
+            fprintf(stderr, "grade: could not copy %s\n", from);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int build_chapter(struct chapter *c)
+{
+    char mkf[4400], ch[16], src[4400], out[4400], tests[4400], log[4400];
+    fmt(mkf, sizeof mkf, "%s/grader/build.mk", c->tree);
+    fmt(ch, sizeof ch, "CH=%d", c->number);
+    fmt(log, sizeof log, "%s/build-ref.log", c->tree);
+    char *ref[] = {"make", "-s", "-j2", "--no-print-directory", "-f", mkf, ch,
+                   fmt(src, sizeof src, "SRC=%s/ref", c->tree),
+                   fmt(out, sizeof out, "OUT=%s/out/ref", c->tree), "progs", NULL};
+    if (run_cmd(ref, log) != 0) {
+        char text[1024];
+        read_file(log, text, sizeof text, 0);
+        fprintf(stderr, "grade: the reference solution of chapter %d does not build:\n%s\n",
+                c->number, text);
+        return -1;
+    }
+    fmt(log, sizeof log, "%s/build.log", c->tree);
+    char *stu[] = {"make", "-s", "-k", "-j2", "--no-print-directory", "-f", mkf, ch,
+                   fmt(src, sizeof src, "SRC=%s/student", c->tree),
+                   fmt(out, sizeof out, "OUT=%s/out/student", c->tree),
+                   fmt(tests, sizeof tests, "TESTS=%s/grader/tests/chapter%d", c->tree, c->number),
+                   "progs", "runner", NULL};
+    if (run_cmd(stu, log) != 0) {
+        read_file(log, c->build_err, sizeof c->build_err, 0);
+        printf("  build: FAILED; the compiler says:\n");
+        print_reason(c->build_err);
+    }
+    return 0;
+}
+
+/* The tests the runner has must be exactly the tests of the points data. */
+static int check_runner_list(struct chapter *c)
+{
+    char runner[4400], log[4400], list[16384];
+    fmt(runner, sizeof runner, "%s/out/student/runner", c->tree);
+    fmt(log, sizeof log, "%s/runner-list", c->tree);
+    char *argv[] = {runner, "--list", NULL};
+    if (run_cmd(argv, log) != 0) {
+        printf("  the test runner did not build or run\n");
+        return -1;
+    }
+    read_file(log, list, sizeof list, 0);
+    int bad = 0;
+    for (size_t i = 0; i < c->pts.ntests; i++) {
+        char needle[128];
+        fmt(needle, sizeof needle, "\n%s ", c->pts.tests[i].name);
+        char padded[sizeof list + 1];
+        fmt(padded, sizeof padded, "\n%s", list);
+        if (!strstr(padded, needle)) {
+            printf("  %s: in the points data but not a test\n", c->pts.tests[i].name);
+            bad = 1;
+        }
+    }
+    for (char *save, *l = strtok_r(list, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        l[strcspn(l, " ")] = 0;
+        int found = 0;
+        for (size_t i = 0; i < c->pts.ntests; i++)
+            found |= strcmp(c->pts.tests[i].name, l) == 0;
+        if (!found) {
+            printf("  %s: a test without points\n", l);
+            bad = 1;
+        }
+    }
+    printf("  %zu tests, points data %s\n", c->pts.ntests, bad ? "does not match" : "matches");
+    return bad ? -1 : 0;
+}
+
+static double test_timeout(struct chapter *c, const char *name)
+{
+    char log[4400], list[16384], needle[128];
+    fmt(log, sizeof log, "%s/runner-list", c->tree);
+    if (!read_file(log, list, sizeof list, 0)) {
+        char runner[4400];
+        fmt(runner, sizeof runner, "%s/out/student/runner", c->tree);
+        char *argv[] = {runner, "--list", NULL};
+        run_cmd(argv, log);
+        read_file(log, list, sizeof list, 0);
+    }
+    fmt(needle, sizeof needle, "%s ", name);
+    for (char *l = list; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (strncmp(l, needle, strlen(needle)) == 0)
+            return atof(l + strlen(needle));
+    return 0;
+}
+
+/* Run every item of one kind, opt.jobs at a time; print them in order as they complete. */
+static void run_items(struct chapter *c, enum kind kind)
+{
+    if (!c->items) {
+        c->items = calloc(2 * c->pts.ntests + 1, sizeof *c->items);
+        if (!c->items) {
+            fprintf(stderr, "grade: out of memory\n");
+            exit(EXIT_CANNOT_RUN);
+        }
+    }
+    size_t first = c->nitems;
+    for (size_t i = 0; i < c->pts.ntests; i++) {
+        const struct pt_test *t = &c->pts.tests[i];
+        if ((opt.filter && !strstr(t->name, opt.filter)) || (kind == MEMCHECK && !t->memcheck))
+            continue;
+        struct item *it = &c->items[c->nitems++];
+        it->t = t;
+        it->kind = kind;
+        it->max = kind == MEMCHECK ? t->memcheck : t->points;
+    }
+    size_t count = c->nitems - first;
+    pid_t *sup = calloc(count + 1, sizeof *sup);
+    long *keys = calloc(count + 1, sizeof *keys);
+    if (!sup || !keys) {
+        fprintf(stderr, "grade: out of memory\n");
+        exit(EXIT_CANNOT_RUN);
+    }
+    char runner[4400];
+    fmt(runner, sizeof runner, "%s/out/student/runner", c->tree);
+    int have_runner = is_regular(runner);
+
+    size_t next = 0, printed = 0;
+    int running = 0;
+    while (printed < count) {
+        /* start what we may */
+        while (next < count && running < opt.jobs && !interrupted) {
+            struct item *it = &c->items[first + next];
+            if (kind == MEMCHECK) {
+                const struct item *fn = NULL;
+                for (size_t i = 0; i < first; i++)
+                    if (c->items[i].t == it->t)
+                        fn = &c->items[i];
+                if (!fn || fn->status != PASS) {
+                    it->status = FAIL;
+                    fmt(it->reason, sizeof it->reason,
+                             "not run: memory-clean points need the test itself to pass");
+                    next++;
+                    continue;
+                }
+            }
+            if (!have_runner) {
+                it->status = FAIL;
+                fmt(it->reason, sizeof it->reason,
+                         "the chapter does not compile (see the build output above)");
+                next++;
+                continue;
+            }
+            char dir[4400];
+            fmt(dir, sizeof dir, "%s/run/%zu-%s%s", c->tree, first + next, it->t->name,
+                     kind == MEMCHECK ? "-memcheck" : "");
+            char *mk[] = {"mkdir", "-p", dir, NULL};
+            run_cmd(mk, NULL);
+            if (next_ipc_job + 2 > IPC_SLOT / IPC_KEYS_PER_JOB) {
+                fprintf(stderr, "grade: too many tests for one run\n");
+                exit(EXIT_CANNOT_RUN);
+            }
+            keys[next] = ipc_base + (long)(++next_ipc_job) * IPC_KEYS_PER_JOB;
+
+            double timeout = test_timeout(c, it->t->name);
+            int scale = kind == MEMCHECK ? MEMCHECK_TIME_SCALE : 1;
+            if (timeout <= 0)
+                timeout = 30;
+            timeout = timeout * scale + 10;
+
+            char e[10][4400];
+            fmt(e[0], sizeof e[0], "%s=%s", GT_ENV_TEST_DIR, dir);
+            fmt(e[1], sizeof e[1], "TMPDIR=%s", dir);
+            fmt(e[2], sizeof e[2], "%s=%s/out/student", GT_ENV_STUDENT_BIN, c->tree);
+            fmt(e[3], sizeof e[3], "%s=%s/out/ref", GT_ENV_REF_BIN, c->tree);
+            fmt(e[4], sizeof e[4], "%s=%ld", GT_ENV_IPC_KEY, keys[next]);
+            fmt(e[5], sizeof e[5], "%s=%d", GT_ENV_MEMCHECK, kind == MEMCHECK);
+            fmt(e[6], sizeof e[6], "%s=%d", GT_ENV_TIME_SCALE, scale);
+            fmt(e[7], sizeof e[7], "%s=%s/grader/valgrind.supp", GT_ENV_VALGRIND_SUPP,
+                     c->tree);
+            fmt(e[8], sizeof e[8], "CK_FORK=%s", kind == MEMCHECK ? "no" : "yes");
+            char *env[] = {e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], NULL};
+
+            char xml[4400], vgxml[4400], supp[4400];
+            fmt(xml, sizeof xml, "%s/check.xml", dir);
+            fmt(vgxml, sizeof vgxml, "--xml-file=%s/vgr-%%p.xml", dir);
+            fmt(supp, sizeof supp, "--suppressions=%s/grader/valgrind.supp", c->tree);
+            char *fargv[] = {runner, "--run", (char *)it->t->name, "--xml", xml, NULL};
+            char *margv[] = {valgrind, "--quiet", "--xml=yes", vgxml, "--leak-check=full",
+                             "--show-leak-kinds=definite,indirect",
+                             "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99",
+                             "--child-silent-after-fork=yes", supp, runner, "--run",
+                             (char *)it->t->name, "--xml", xml, NULL};
+            sup[next] = job_start(dir, kind == MEMCHECK ? margv : fargv, env, timeout);
+            if (sup[next] < 0) {
+                it->status = FAIL;
+                fmt(it->reason, sizeof it->reason, "grader: could not start the test");
+            } else {
+                running++;
+            }
+            next++;
+        }
+        /* print what is done, in order */
+        while (printed < next && (c->items[first + printed].status != PENDING)) {
+            print_item(&c->items[first + printed]);
+            printed++;
+        }
+        if (printed >= count || (running == 0 && (next >= count || interrupted)))
+            break;
+        if (running == 0)
+            continue;
+        int st;
+        pid_t p = waitpid(-1, &st, 0);
+        if (p < 0) {
+            if (errno == EINTR && interrupted)
+                for (size_t i = 0; i < next; i++)
+                    if (sup[i] > 0)
+                        kill(sup[i], SIGTERM);
+            continue;
+        }
+        for (size_t i = 0; i < next; i++) {
+            if (sup[i] != p)
+                continue;
+            struct item *it = &c->items[first + i];
+            char dir[4400];
+            fmt(dir, sizeof dir, "%s/run/%zu-%s%s", c->tree, first + i, it->t->name,
+                     kind == MEMCHECK ? "-memcheck" : "");
+            judge(c, it, dir);
+            job_remove_ipc(keys[i], keys[i] + IPC_KEYS_PER_JOB);
+            if (!opt.keep) {
+                char *rm[] = {"rm", "-rf", dir, NULL};
+                run_cmd(rm, NULL);
+            }
+            sup[i] = 0;
+            running--;
+        }
+    }
+    free(sup);
+    free(keys);
+}
+
+static int reached_end(const char *dir, const char *name)
+{
+    char path[4400], text[8192], line[128];
+    fmt(path, sizeof path, "%s/%s", dir, GT_REACHED_END_FILE);
+    read_file(path, text, sizeof text, 0);
+    fmt(line, sizeof line, "%s\n", name);
+    return strcmp(text, line) == 0;
+}
+
+/* Decide an item from what its run left in dir. */
+static void judge(struct chapter *c, struct item *it, const char *dir)
+{
+    (void)c;
+    struct job_outcome o = {0};
+    char xml[4400], msg[REASON_CAP];
+    int ok = job_outcome(dir, &o) == 0;
+    it->seconds = o.seconds;
+    it->status = FAIL;
+    const char *under = it->kind == MEMCHECK ? "under valgrind, " : "";
+    if (!ok) {
+        fmt(it->reason, sizeof it->reason, "grader: the test's supervisor failed");
+        return;
+    }
+    if (o.timed_out) {
+        fmt(it->reason, sizeof it->reason,
+                 "%stimed out after %.0f s: the test did not finish (the code under test hangs?)",
+                 under, o.seconds);
+        return;
+    }
+    fmt(xml, sizeof xml, "%s/check.xml", dir);
+    int r = rp_check_result(xml, it->t->name, msg, sizeof msg);
+    if (r < 0) {
+        char out[600], path[4400];
+        fmt(path, sizeof path, "%s/output", dir);
+        read_file(path, out, sizeof out, 1);
+        fmt(it->reason, sizeof it->reason, "%sthe test runner ended without a result (%s)%s%s",
+                 under,
+                 WIFSIGNALED(o.status) ? strsignal(WTERMSIG(o.status)) : "no log written",
+                 out[0] ? "\n" : "", out);
+        return;
+    }
+    if (r == 0) {
+        if (strcmp(msg, "Test timeout expired") == 0)
+            fmt(msg, sizeof msg, "timed out: the test did not finish in time "
+                                      "(the code under test hangs?)");
+        fmt(it->reason, sizeof it->reason, "%s%s", under, msg);
+        return;
+    }
+    if (!reached_end(dir, it->t->name)) {
+        fmt(it->reason, sizeof it->reason,
+                 "%sthe test did not run to its end: the code under test ended the process "
+                 "early (exit() or _exit()?)",
+                 under);
+        return;
+    }
+    if (it->kind == MEMCHECK) {
+        char first[REASON_CAP - 64];
+        int errors = rp_valgrind_errors(dir, first, sizeof first);
+        if (errors > 0) {
+            fmt(it->reason, sizeof it->reason, "valgrind found %d error%s; the first:\n%s",
+                     errors, errors == 1 ? "" : "s", first);
+            return;
+        }
+        if (WIFEXITED(o.status) && WEXITSTATUS(o.status) == 99) {
+            fmt(it->reason, sizeof it->reason, "valgrind reported errors (exit status 99)");
+            return;
+        }
+    }
+    it->status = PASS;
+    it->score = it->max;
+}
+
+static void print_reason(const char *reason)
+{
+    int lines = 0;
+    const char *p = reason;
+    while (*p && lines < (opt.verbose ? 1000 : REASON_LINES)) {
+        size_t len = strcspn(p, "\n");
+        int cut = !opt.verbose && len > REASON_LINE_LEN;
+        printf("        %.*s%s\n", cut ? REASON_LINE_LEN : (int)len, p, cut ? " [...]" : "");
+        lines++;
+        p += len + (p[len] == '\n');
+    }
+    if (*p)
+        printf("        [... more with -v]\n");
+}
+
+static void print_item(const struct item *it)
+{
+    char name[160];
+    fmt(name, sizeof name, "%s%s", it->t->name, it->kind == MEMCHECK ? " [memcheck]" : "");
+    int pad = 46 - (int)strlen(name);
+    char dots[64];
+    memset(dots, '.', sizeof dots);
+    dots[pad > 2 ? pad : 2] = 0;
+    const char *word = it->status == PASS ? "PASS" : "FAIL";
+    const char *on = "", *off = "";
+    if (opt.color) {
+        on = it->status == PASS ? "\033[32m" : "\033[31m";
+        off = "\033[0m";
+    }
+    shown++;
+    printf("[%*d/%d] %-6s %s %s %s%s%s %3d/%-3d (%.1fs)\n", total_shown >= 100 ? 3 : 2, shown,
+           total_shown, it->t->exercise, name, dots, on, word, off, it->score, it->max,
+           it->seconds);
+    if (it->status != PASS)
+        print_reason(it->reason);
+    fflush(stdout);
+}
+
+static json_t *chapter_json(const struct chapter *c)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "chapter", json_integer(c->number));
+    json_object_set_new(o, "available", json_boolean(c->available));
+    if (!c->available)
+        return o;
+    json_object_set_new(o, "title", json_string(c->pts.title));
+    json_object_set_new(o, "score", json_integer(c->score));
+    json_object_set_new(o, "max_score", json_integer(c->max));
+    json_object_set_new(o, "bonus", json_integer(c->bonus));
+    json_object_set_new(o, "build_failed", json_boolean(c->build_err[0] != 0));
+    json_t *tests = json_array();
+    for (size_t i = 0; i < c->nitems; i++) {
+        const struct item *it = &c->items[i];
+        json_t *t = json_object();
+        json_object_set_new(t, "exercise", json_string(it->t->exercise));
+        json_object_set_new(t, "name", json_string(it->t->name));
+        json_object_set_new(t, "kind", json_string(it->kind == MEMCHECK ? "memcheck" : "test"));
+        json_object_set_new(t, "bonus", json_boolean(it->t->bonus));
+        json_object_set_new(t, "status", json_string(it->status == PASS ? "pass" : "fail"));
+        json_object_set_new(t, "score", json_integer(it->score));
+        json_object_set_new(t, "max_score", json_integer(it->max));
+        json_object_set_new(t, "seconds", json_real(it->seconds));
+        json_object_set_new(t, "reason", json_string(it->reason));
+        json_array_append_new(tests, t);
+    }
+    json_object_set_new(o, "tests", tests);
+    return o;
+}
+
+static void cleanup(void)
+{
+    if (ipc_base >= 0) {
+        job_remove_ipc(ipc_base, ipc_base + IPC_SLOT);
+        ipc_base = -1;
+    }
+    if (run_dir[0] && !opt.keep) {
+        char *rm[] = {"rm", "-rf", run_dir, NULL};
+        run_cmd(rm, NULL);
+    } else if (run_dir[0]) {
+        printf("grade: kept %s\n", run_dir);
+    }
+}

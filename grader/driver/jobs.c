@@ -1,0 +1,217 @@
+/*
+ * jobs: the supervisor of one test run (see jobs.h).
+ */
+#include "jobs.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/prctl.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define OUTCOME_FILE ".outcome"
+
+static void supervise(const char *dir, char *const argv[], char *const env[], double timeout);
+static int kill_descendants(void);
+static double now_s(void);
+
+pid_t job_start(const char *dir, char *const argv[], char *const env[], double timeout)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "grade: fork: %s\n", strerror(errno));
+        return -1;
+    }
+    if (pid == 0)
+        supervise(dir, argv, env, timeout); /* does not return */
+    return pid;
+}
+
+int job_outcome(const char *dir, struct job_outcome *o)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, OUTCOME_FILE);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    int n = fscanf(f, "%d %d %lf %d", &o->status, &o->timed_out, &o->seconds, &o->leftovers);
+    fclose(f);
+    return n == 4 ? 0 : -1;
+}
+
+static void supervise(const char *dir, char *const argv[], char *const env[], double timeout)
+{
+    /* Orphans of the test are re-parented to us, not to init: we can find and kill them. */
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+        fprintf(stderr, "grade: prctl(PR_SET_CHILD_SUBREAPER): %s\n", strerror(errno));
+        _exit(3);
+    }
+    /* SIGINT/SIGTERM/SIGHUP (the grader interrupted) end the test early, still cleanly. */
+    sigset_t watched, old;
+    sigemptyset(&watched);
+    sigaddset(&watched, SIGCHLD);
+    sigaddset(&watched, SIGINT);
+    sigaddset(&watched, SIGTERM);
+    sigaddset(&watched, SIGHUP);
+    sigprocmask(SIG_BLOCK, &watched, &old);
+
+    double start = now_s();
+    pid_t cmd = fork();
+    if (cmd < 0)
+        _exit(3);
+    if (cmd == 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        setpgid(0, 0);
+        if (chdir(dir) != 0)
+            _exit(126);
+        for (char *const *e = env; *e; e++)
+            putenv(*e);
+        int out = open("output", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (out < 0 || in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+            _exit(126);
+        execv(argv[0], argv);
+        fprintf(stderr, "grade: execv(%s): %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    setpgid(cmd, cmd); /* both sides, so no race with the kill below */
+
+    int status = 0, timed_out = 0, done = 0, aborted = 0;
+    while (!done) {
+        double left = start + timeout - now_s();
+        if (left <= 0 || aborted) {
+            timed_out = !aborted;
+            kill(-cmd, SIGKILL);
+            kill(cmd, SIGKILL);
+            waitpid(cmd, &status, 0);
+            break;
+        }
+        struct timespec ts = {(time_t)left, (long)((left - (time_t)left) * 1e9)};
+        int sig = sigtimedwait(&watched, NULL, &ts);
+        if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
+            aborted = 1;
+        pid_t p;
+        int st;
+        while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+            if (p == cmd) {
+                status = st;
+                done = 1;
+            }
+    }
+    double seconds = now_s() - start;
+    kill(-cmd, SIGKILL); /* what is left of its group */
+    int leftovers = kill_descendants();
+
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, OUTCOME_FILE);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "%d %d %.3f %d\n", status, timed_out, seconds, leftovers);
+        fclose(f);
+    }
+    _exit(f && !aborted ? 0 : 3);
+}
+
+/* Kill every process whose parent is us, reap it, and repeat: the grandchildren of a killed
+ * process are re-parented to us and show up in the next round. Returns how many were killed. */
+static int kill_descendants(void)
+{
+    int killed = 0;
+    pid_t self = getpid();
+    for (int round = 0; round < 1000; round++) {
+        int found = 0;
+        DIR *d = opendir("/proc");
+        if (!d)
+            break;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (!isdigit((unsigned char)e->d_name[0]))
+                continue;
+            char path[300], buf[512];
+            snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd < 0)
+                continue;
+            ssize_t n = read(fd, buf, sizeof buf - 1);
+            close(fd);
+            if (n <= 0)
+                continue;
+            buf[n] = 0;
+            char *rp = strrchr(buf, ')'); /* the command name may hold spaces and parens */
+            char state;
+            int ppid;
+            if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2 || ppid != self)
+                continue;
+            found++;
+            if (state != 'Z') {
+                kill((pid_t)atoi(e->d_name), SIGKILL);
+                killed++;
+            }
+        }
+        closedir(d);
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+        if (!found)
+            break;
+        if (round > 0) {
+            struct timespec pause = {0, 1000000};
+            nanosleep(&pause, NULL);
+        }
+    }
+    return killed;
+}
+
+static int remove_kind(const char *table, long lo, long hi)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/sysvipc/%s", table);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[512];
+    int removed = 0;
+    if (!fgets(line, sizeof line, f)) { /* header */
+        fclose(f);
+        return 0;
+    }
+    while (fgets(line, sizeof line, f)) {
+        long key;
+        int id;
+        if (sscanf(line, "%ld %d", &key, &id) != 2 || key < lo || key >= hi)
+            continue;
+        int r = strcmp(table, "shm") == 0   ? shmctl(id, IPC_RMID, NULL)
+                : strcmp(table, "sem") == 0 ? semctl(id, 0, IPC_RMID)
+                                            : msgctl(id, IPC_RMID, NULL);
+        if (r == 0)
+            removed++;
+    }
+    fclose(f);
+    return removed;
+}
+
+int job_remove_ipc(long lo, long hi)
+{
+    return remove_kind("shm", lo, hi) + remove_kind("sem", lo, hi) + remove_kind("msg", lo, hi);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

@@ -1,0 +1,35 @@
+/*
+ * jobs: run one grader test in isolation and leave nothing of it behind.
+ *
+ * job_start() forks a supervisor that makes itself a child subreaper (prctl), so every
+ * process the test starts, daemons included, ends up as its descendant; it runs the command
+ * in a process group of its own, in the test's directory, with a deadline. When the command
+ * has exited or the deadline passed, it kills every remaining descendant, and writes the
+ * outcome into the test's directory for job_outcome() to read. The supervisor is the
+ * driver's own code: it never runs student code itself.
+ */
+#ifndef SVRLAB_JOBS_H
+#define SVRLAB_JOBS_H
+
+#include <sys/types.h>
+
+struct job_outcome {
+    int status;     /* wait status of the command */
+    int timed_out;  /* 1 if the deadline killed it */
+    double seconds; /* wall time */
+    int leftovers;  /* processes killed after the command ended */
+};
+
+/* Start argv[0] (a path) with argv in `dir`, with the "NAME=value" strings of `env` (NULL-
+ * terminated) added to the environment and stdout/stderr sent to dir/output. Returns the
+ * supervisor's pid (wait for it with waitpid), or -1. */
+pid_t job_start(const char *dir, char *const argv[], char *const env[], double timeout);
+
+/* Read the outcome the supervisor left in dir. Returns 0, or -1 if there is none. */
+int job_outcome(const char *dir, struct job_outcome *o);
+
+/* Remove every System V shared memory segment, semaphore set and message queue whose key is
+ * in [lo, hi). Returns how many were removed. */
+int job_remove_ipc(long lo, long hi);
+
+#endif

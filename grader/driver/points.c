@@ -1,0 +1,95 @@
+/*
+ * points: parse a chapter's points file (format in points.h). Strict: a malformed line,
+ * a duplicate test or a missing header is an error, since a silent mistake here would
+ * change every student's score.
+ */
+#include "points.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int pt_load(const char *path, struct pt_chapter *ch, char *err, size_t errcap)
+{
+    memset(ch, 0, sizeof *ch);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        int e = errno;
+        snprintf(err, errcap, "fopen(%s): %s", path, strerror(e));
+        errno = e;
+        return -1;
+    }
+    char line[512];
+    int lineno = 0;
+    size_t cap = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = 0;
+        char *p = line + strspn(line, " \t");
+        if (*p == '#' || *p == 0)
+            continue;
+        if (ch->number == 0) {
+            int used = 0;
+            if (sscanf(p, "chapter %d %n", &ch->number, &used) != 1 || ch->number <= 0) {
+                snprintf(err, errcap, "%s:%d: expected 'chapter N title'", path, lineno);
+                goto bad;
+            }
+            snprintf(ch->title, sizeof ch->title, "%s", p + used);
+            continue;
+        }
+        struct pt_test t = {0};
+        char ex[32], name[128], extra[2];
+        if (sscanf(p, "%31s %127s %d %d %1s", ex, name, &t.points, &t.memcheck, extra) != 4 ||
+            strncmp(ex, "ex", 2) != 0 || t.points < 0 || t.memcheck < 0 ||
+            strlen(name) >= sizeof t.name) {
+            snprintf(err, errcap, "%s:%d: expected 'exercise test points memcheck-points'", path,
+                     lineno);
+            goto bad;
+        }
+        size_t exlen = strlen(ex);
+        if (ex[exlen - 1] == '*') {
+            t.bonus = 1;
+            ex[--exlen] = 0;
+        }
+        if (exlen >= sizeof t.exercise) {
+            snprintf(err, errcap, "%s:%d: exercise id too long", path, lineno);
+            goto bad;
+        }
+        memcpy(t.exercise, ex, exlen + 1);
+        memcpy(t.name, name, strlen(name) + 1);
+        for (size_t i = 0; i < ch->ntests; i++)
+            if (strcmp(ch->tests[i].name, t.name) == 0) {
+                snprintf(err, errcap, "%s:%d: test %s listed twice", path, lineno, t.name);
+                goto bad;
+            }
+        if (ch->ntests == cap) {
+            cap = cap ? 2 * cap : 32;
+            struct pt_test *n = realloc(ch->tests, cap * sizeof *n);
+            if (!n) {
+                snprintf(err, errcap, "out of memory");
+                goto bad;
+            }
+            ch->tests = n;
+        }
+        ch->tests[ch->ntests++] = t;
+    }
+    if (ch->number == 0) {
+        snprintf(err, errcap, "%s: no 'chapter N title' line", path);
+        goto bad;
+    }
+    fclose(f);
+    return 0;
+bad:
+    fclose(f);
+    pt_free(ch);
+    errno = EINVAL;
+    return -1;
+}
+
+void pt_free(struct pt_chapter *ch)
+{
+    free(ch->tests);
+    ch->tests = NULL;
+    ch->ntests = 0;
+}

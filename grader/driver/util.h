@@ -1,0 +1,28 @@
+/*
+ * util: small helpers of the driver: running a command to completion, files, strings.
+ */
+#ifndef SVRLAB_UTIL_H
+#define SVRLAB_UTIL_H
+
+#include <stddef.h>
+
+/* Run argv (argv[0] looked up in PATH) with stdout and stderr appended to `log` (NULL: to
+ * /dev/null) and wait for it. Returns its exit status, or -1 if it could not run or was
+ * killed by a signal. */
+int run_cmd(char *const argv[], const char *log);
+
+/* The first `cap - 1` bytes at most of file `path` (last bytes when from_end), NUL-terminated.
+ * Returns the number of bytes read (0 if the file is missing). */
+size_t read_file(const char *path, char *buf, size_t cap, int from_end);
+
+/* 1 if path is a directory / a regular file (symbolic links are not followed). */
+int is_dir(const char *path);
+int is_regular(const char *path);
+
+/* The full path of an executable found in $PATH, in buf; NULL if none. */
+const char *find_in_path(const char *name, char *buf, size_t cap);
+
+/* printf into a fixed buffer, truncating; returns buf. */
+char *fmt(char *buf, size_t cap, const char *f, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

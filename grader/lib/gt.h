@@ -1,0 +1,156 @@
+/*
+ * gt: the library every grader test links with.
+ *
+ * A test is a Check test defined with GT_TEST; its name is its id in the chapter's points
+ * file (grader/chapters/chapterN.points). The runner (runner.c) runs one test per process
+ * invocation, in Check's fork mode (or without fork under valgrind), and writes Check's XML
+ * log; the driver (grader/driver) reads that log. A test counts as passed only if its body
+ * ran to the end: GT_TEST records that in the test's directory, so code under test that
+ * calls exit(0) or _exit(0) can not pass for a test that completed.
+ *
+ * The driver hands each test its context in the environment (see gt_env.h for the names):
+ * a scratch directory, the directories of the student's and of the reference programs, a
+ * range of System V IPC keys of its own, and whether this is the memcheck pass.
+ *
+ * Black-box helpers start the student's programs, wait for their readiness line, run the
+ * reference counterparts, and stop them. Each fails the test itself, with a message a student
+ * can act on (what was run, what came back, the tail of the program's stderr), so a test
+ * reads as a list of steps. On the memcheck pass the student's programs run under valgrind
+ * and the driver reads valgrind's XML reports from the test's directory.
+ */
+#ifndef SVRLAB_GT_H
+#define SVRLAB_GT_H
+
+#include <check.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "gt_env.h"
+
+/* ---- defining tests ---------------------------------------------------------------- */
+
+struct gt_test {
+    const char *name;     /* id in the points file */
+    double timeout;       /* seconds, before the time scale (see gt_time_scale) */
+    const TTest *check;   /* the Check test function */
+    struct gt_test *next; /* registry list */
+};
+
+void gt_register(struct gt_test *t);
+void gt_reached_end(const char *name);
+
+/* GT_TEST(name, timeout_seconds) { body } defines and registers a test. */
+#define GT_TEST(name, timeout_s)                                                                   \
+    static void name##_body(void);                                                                 \
+    START_TEST(name)                                                                                \
+    {                                                                                              \
+        name##_body();                                                                             \
+        gt_reached_end(#name);                                                                     \
+    }                                                                                              \
+    END_TEST                                                                                       \
+    static struct gt_test name##_gt = {#name, (timeout_s), NULL, NULL};                           \
+    __attribute__((constructor)) static void name##_gt_register(void)                              \
+    {                                                                                              \
+        name##_gt.check = name;                                                                    \
+        gt_register(&name##_gt);                                                                   \
+    }                                                                                              \
+    static void name##_body(void)
+
+/* ---- the test's context -------------------------------------------------------------- */
+
+/* Path of the student's program `prog` (e.g. "echosvr_fork"), and of the reference one. */
+const char *gt_student(const char *prog);
+const char *gt_ref(const char *prog);
+
+/* This test's scratch directory (also $TMPDIR); the driver removes it afterwards. */
+const char *gt_tmpdir(void);
+
+/* The n-th System V IPC key (0 <= n < GT_IPC_KEYS) reserved for this test. The driver removes
+ * every object with a key of this range after the test. */
+key_t gt_ipc_key(int n);
+
+/* 1 on the memcheck pass (student programs run under valgrind), else 0. */
+int gt_memcheck(void);
+
+/* Factor to apply to every wait inside a test (greater than 1 under valgrind). */
+double gt_time_scale(void);
+
+/* ---- processes ----------------------------------------------------------------------- */
+
+#define GT_ERR_TAIL 2048 /* bytes of a program's stderr quoted in a failure message */
+
+typedef struct {
+    pid_t pid;           /* 0 once stopped */
+    int port;            /* from its "listening on port N" line */
+    int out_fd;          /* read end of its stdout after the readiness line */
+    char name[64];       /* basename, for messages */
+    char err_path[4096]; /* its stderr is written to this file in the test directory */
+} gt_proc;
+
+/* Start the server program at `path` with "-p 0" followed by the NULL-terminated extra
+ * arguments `args` (may be NULL), and wait (10 s, scaled) for its "listening on port N" line.
+ * Fails the test if the program exits or does not say it is listening in time; the message
+ * quotes its exit status and the tail of its stderr. */
+void gt_server_start(gt_proc *p, const char *path, const char *const *args);
+
+/* Send SIGTERM and wait (10 s, scaled) for the exit. Returns the wait status. Fails the test
+ * if it does not exit in time (it is then killed with SIGKILL). */
+int gt_server_stop(gt_proc *p);
+
+/* gt_server_stop, then fail the test unless the program exited with status 0. */
+void gt_server_stop_clean(gt_proc *p);
+
+/* 1 if the process is still running (not exited, not a zombie). */
+int gt_proc_alive(const gt_proc *p);
+
+/* Copy the last `cap - 1` bytes at most of the program's stderr into buf, NUL-terminated. */
+void gt_proc_err_tail(const gt_proc *p, char *buf, size_t cap);
+
+/* Result of a program run to its end. */
+typedef struct {
+    int status;         /* wait status; meaningful when !timed_out */
+    int timed_out;      /* 1 if it was killed after the timeout */
+    size_t out_len;
+    char out[65536];    /* first bytes of its stdout, NUL-terminated */
+    char err[GT_ERR_TAIL]; /* last bytes of its stderr, NUL-terminated */
+} gt_result;
+
+/* Run `path` with the NULL-terminated arguments `args` (argv[1..], may be NULL) and wait for
+ * it to exit, at most timeout_s seconds (scaled); then it is killed and r->timed_out is set.
+ * Its stdin is /dev/null. Fails the test only if it can not be started. */
+void gt_run(gt_result *r, double timeout_s, const char *path, const char *const *args);
+
+/* A one-line description of a wait status: "exited with status 1", "killed by signal 11
+ * (Segmentation fault)", "timed out". Points into a static buffer. */
+const char *gt_status_str(int status, int timed_out);
+
+/* ---- sockets ------------------------------------------------------------------------- */
+
+/* A blocking TCP connection to 127.0.0.1:port, or the test fails. */
+int gt_connect(int port);
+
+/* Fill buf with a pattern that depends on seed and on each byte's position, so that a lost,
+ * repeated or reordered byte is seen. */
+void gt_fill_pattern(unsigned char *buf, size_t len, unsigned seed);
+
+/* Send len pattern bytes on fd and read them back, failing the test (with the offset of the
+ * first wrong byte, or the count read before EOF) unless the very same bytes return.
+ * timeout_s bounds the whole exchange (scaled). */
+void gt_echo_roundtrip(int fd, size_t len, unsigned seed, double timeout_s);
+
+/* ---- failure messages ---------------------------------------------------------------- */
+
+/* Fail the test with "not implemented: <what>" if errno is ENOSYS; used right after a call
+ * into student code returned an error. The driver recognises the reason "not implemented". */
+void gt_fail_if_not_implemented(const char *what);
+
+/* Fail the test with the printf-style message. It starts with "not implemented: " when a
+ * program this test started wrote "not implemented" on its stderr (a starter's stub), so a
+ * test that fails on a program's behaviour is classified right; every gt_ helper fails
+ * through it. */
+void gt_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* "not implemented: " if text (e.g. a gt_result's err) contains "not implemented", else "". */
+const char *gt_ni_prefix(const char *text);
+
+#endif
