@@ -13,10 +13,16 @@ SUBMAKE := $(MAKE) --no-print-directory $(if $(filter 1,$(V)),,-s)
 # ---- dependencies ------------------------------------------------------------------------
 # Debian packages the lab needs, and the checks that tell whether they are here. Every target
 # that builds runs the checks first and calls `make deps` when one fails.
+# DEB_PKGS_EXTRA adds packages that only some targets need: `make bench` runs
+# `make deps DEB_PKGS_EXTRA="$(BENCH_DEB_PKGS)"` when gnuplot is missing, so a plain `make deps`
+# never installs it.
+# DEPS_OK runs in a subshell, ( ), so that the loop's `exit 1` ends the check, not the recipe.
 DEB_PKGS := gcc make pkg-config libevent-dev check libjansson-dev libxml2-dev valgrind jq
+DEB_PKGS_EXTRA ?=
+BENCH_DEB_PKGS := gnuplot-nox
 PC_MODULES := libevent check jansson libxml-2.0
 TOOLS := cc pkg-config valgrind jq
-DEPS_OK := { for t in $(TOOLS); do command -v $$t || exit 1; done; pkg-config --exists $(PC_MODULES); } >/dev/null 2>&1
+DEPS_OK := ( for t in $(TOOLS); do command -v $$t || exit 1; done; pkg-config --exists $(PC_MODULES) ) >/dev/null 2>&1
 ENSURE_DEPS := $(DEPS_OK) || $(SUBMAKE) deps
 
 grader-ready:
@@ -29,15 +35,15 @@ all:
 	@$(SUBMAKE) driver programs common-tests
 
 deps:
-	@missing=$$(for p in $(DEB_PKGS); do \
+	@missing=$$(for p in $(DEB_PKGS) $(DEB_PKGS_EXTRA); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -z "$$missing" ]; then echo "deps: everything svrlab needs is installed"; exit 0; fi; \
 	if ! command -v apt-get >/dev/null 2>&1; then \
 	    echo "deps: no apt-get on this system; install these packages (Debian names):" $$missing >&2; \
 	    exit 1; fi; \
 	sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
-	echo "+ $$sudo apt-get update"; $$sudo apt-get update -qq || exit 1; \
-	echo "+ $$sudo apt-get install -y" $$missing; \
+	echo "+ $${sudo:+$$sudo }apt-get update"; $$sudo apt-get update -qq || exit 1; \
+	echo "+ $${sudo:+$$sudo }apt-get install -y" $$missing; \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
 	echo "deps: installed" $$missing
 
@@ -93,8 +99,12 @@ test:
 starters:
 	@grader/mkstarters
 
+# Benchmarks (bench/run): the reference programs measured, CSV and PNG into bench/results/.
+# Never part of `make test`: a benchmark measures, it does not pass or fail on speed.
 bench:
-	@echo "make bench: no benchmarks yet; they arrive with the performance issue (see README.md)"
+	@{ $(DEPS_OK) && command -v gnuplot >/dev/null 2>&1; } || $(SUBMAKE) deps DEB_PKGS_EXTRA="$(BENCH_DEB_PKGS)"
+	@$(SUBMAKE) all
+	@sh bench/run $(CH)
 
 asan:
 	@$(ENSURE_DEPS)
@@ -113,7 +123,9 @@ help:
 	@echo "  make                    build everything into build/"
 	@echo "  make test               the project's own test suite (ends with 'N passed, M failed')"
 	@echo "  make asan               the tests built with AddressSanitizer and UBSan"
-	@echo "  make bench              benchmarks"
+	@echo "  make bench              benchmarks of the reference programs: CSV and PNG plots in"
+	@echo "                          bench/results/ (installs gnuplot-nox if needed)"
+	@echo "  make bench CH=1         the benchmarks of chapter 1 only"
 	@echo "  make starters           regenerate chapterN/ from solutions/chapterN/"
 	@echo "  make deps               install the Debian packages svrlab needs"
 	@echo "  make clean              remove build/"

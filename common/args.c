@@ -1,13 +1,16 @@
 /*
- * args: strict number parsing and the one-line usage errors every program of the lab
- * prints (exit status 2), so a typo in a script fails loudly instead of running with 0.
+ * args: strict number and address parsing, the one-line usage errors every program of the
+ * lab prints (exit status 2), so a typo in a script fails loudly instead of running with 0,
+ * and the whole command line of the servers that take only -a, -p and --help.
  */
 #include "args.h"
 
 #include "log.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -69,6 +72,15 @@ int args_port(const char *s)
     return (int)args_number("-p", s, 0, 65535);
 }
 
+const char *args_ipv4(const char *s)
+{
+    struct in_addr addr;
+    if (s == NULL || inet_pton(AF_INET, s, &addr) != 1)
+        args_usage_error("-a wants a numeric IPv4 address such as 127.0.0.1, got '%s'",
+                         s != NULL ? s : "");
+    return s;
+}
+
 /* Parse "0x..." as hex: every character after the prefix must be a hex digit, since
  * strtol would also take a sign, blanks or a second "0x" there. */
 static int parse_hex(const char *digits, long *out)
@@ -104,4 +116,39 @@ key_t args_ipc_key(const char *s)
 void args_bad_option(const char *arg)
 {
     args_usage_error("unknown option or missing value: '%s'", arg != NULL ? arg : "");
+}
+
+void args_parse_listen(int argc, char **argv, void (*usage)(FILE *out), struct args_listen *opt)
+{
+    static const struct option longopts[] = {
+        {"addr", required_argument, NULL, 'a'},
+        {"port", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    opt->addr = ARGS_DEFAULT_ADDR;
+    opt->port = -1; /* not a port: tells "not given" apart from -p 0 */
+
+    opterr = 0; /* our own one-line message instead of getopt's */
+    while ((c = getopt_long(argc, argv, "a:p:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'a':
+            opt->addr = args_ipv4(optarg);
+            break;
+        case 'p':
+            opt->port = args_port(optarg);
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            args_bad_option(argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        args_bad_option(argv[optind]);
+    if (opt->port == -1)
+        args_usage_error("-p PORT is required; 0 picks a free port");
 }

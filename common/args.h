@@ -5,15 +5,19 @@
  *  - "--help" prints the usage on stdout and exits 0;
  *  - a bad argument prints one line "prog: <what is wrong> (see --help)" on stderr and
  *    exits with status 2 (ARGS_EXIT_USAGE);
- *  - "-p PORT" is the TCP port (0 = let the kernel pick one), "-k KEY" the System V IPC
- *    base key of programs that use shared memory.
+ *  - "-a ADDR" is a numeric IPv4 address, "-p PORT" the TCP port (0 = let the kernel pick
+ *    one), "-k KEY" the System V IPC base key of programs that use shared memory.
  */
 #ifndef SVRLAB_ARGS_H
 #define SVRLAB_ARGS_H
 
+#include <stdio.h>
 #include <sys/types.h>
 
 #define ARGS_EXIT_USAGE 2
+
+/* The address of -a when it is not given: the lab's programs talk over loopback. */
+#define ARGS_DEFAULT_ADDR "127.0.0.1"
 
 /* Print "prog: <message> (see --help)" on stderr and exit(ARGS_EXIT_USAGE). */
 void args_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -30,6 +34,10 @@ long args_number(const char *opt, const char *s, long min, long max);
 /* The value of -p: a TCP port, 0 to 65535. */
 int args_port(const char *s);
 
+/* The value of -a: s itself when it is a numeric IPv4 address such as 127.0.0.1 (names
+ * are refused, as net.h refuses them); anything else is a usage error. */
+const char *args_ipv4(const char *s);
+
 /* The value of -k: a System V IPC key, a positive integer (decimal, or hex with 0x; a
  * leading 0 does not mean octal). */
 key_t args_ipc_key(const char *s);
@@ -38,5 +46,23 @@ key_t args_ipc_key(const char *s);
  * nothing itself) and for unexpected operands: arg is the offending word, argv[optind - 1]
  * or the operand. Prints "prog: unknown option or missing value: 'arg' (see --help)". */
 void args_bad_option(const char *arg) __attribute__((noreturn));
+
+/* The options of a server that takes -a ADDR, -p PORT and --help, and nothing else. */
+struct args_listen {
+    const char *addr; /* -a: a numeric IPv4 address; ARGS_DEFAULT_ADDR when not given */
+    int port;         /* -p: 0 to 65535, 0 lets the kernel pick; required */
+};
+
+/* The option lines of args_parse_listen() for the server's usage text, kept next to the
+ * parser so that --help and the parser can not disagree. */
+#define ARGS_LISTEN_HELP                                                                           \
+    "  -a, --addr ADDR  numeric IPv4 address to listen on (default " ARGS_DEFAULT_ADDR ")\n"       \
+    "  -p, --port PORT  TCP port, 0 to 65535; 0 lets the system pick a free one\n"                 \
+    "  -h, --help       print this help and exit\n"
+
+/* Parse such a server's whole command line with getopt_long, from argv[1] (getopt must not
+ * have run before). --help (-h) calls usage(stdout) and exits 0. A bad value, an unknown
+ * option, an operand or a missing -p is a usage error, so on return *opt is valid. */
+void args_parse_listen(int argc, char **argv, void (*usage)(FILE *out), struct args_listen *opt);
 
 #endif

@@ -2,15 +2,18 @@
  * net: TCP socket set-up shared by every server and client of the lab.
  *
  * Every failure is logged here, once, with the call and its arguments, and returned as
- * -1 with the errno of the call that failed; callers only decide what to do next.
+ * -1 (the accept functions: a NET_ACCEPT_ code) with the errno of the call that failed;
+ * callers only decide what to do next.
  */
 #include "net.h"
 
 #include "log.h"
+#include "timing.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -168,6 +171,124 @@ int net_set_nodelay(int fd)
         return -1;
     }
     return 0;
+}
+
+int net_listener_open(struct net_listener *l, const char *host, int port, int backlog,
+                      int *bound_port)
+{
+    *l = (struct net_listener){.fd = net_listen_tcp(host, port, backlog, bound_port)};
+    if (l->fd == -1)
+        return -1;
+    /* A connection can vanish between poll and accept; a blocking accept would then wait
+     * for the next client where no signal can reach it. Non-blocking, it fails with EAGAIN. */
+    if (net_set_nonblock(l->fd) == -1) {
+        close_keep_errno(l->fd);
+        l->fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+int net_listener_close(struct net_listener *l)
+{
+    if (l->fd == -1)
+        return 0;
+    int fd = l->fd;
+    l->fd = -1;
+    /* Linux frees the descriptor even when close fails: retrying could close another one. */
+    if (close(fd) == -1) {
+        log_sys("close(fd=%d)", fd);
+        return -1;
+    }
+    return 0;
+}
+
+int net_accept(struct net_listener *l, int flags)
+{
+    int cfd = accept4(l->fd, NULL, NULL, flags | SOCK_CLOEXEC);
+    if (cfd != -1) {
+        l->told_full = 0; /* the shortage, if any, is over: the next one is news again */
+        return cfd;
+    }
+    switch (errno) {
+    case EINTR:
+    case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+    case EWOULDBLOCK:
+#endif
+    case ECONNABORTED:
+    /* Linux hands pending network errors of the new connection to accept; its manual asks
+     * to treat them like EAGAIN. */
+    case ENETDOWN:
+    case EPROTO:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+    case ENONET:
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+    case ENETUNREACH:
+        return NET_ACCEPT_NONE;
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOMEM:
+        /* The caller tries again after every pause while this lasts; one line is enough. */
+        if (!l->told_full)
+            log_sys("accept(fd=%d) (new connections wait until it works again)", l->fd);
+        l->told_full = 1;
+        return NET_ACCEPT_PAUSE;
+    default:
+        log_sys("accept(fd=%d)", l->fd);
+        return NET_ACCEPT_FATAL;
+    }
+}
+
+/* The poll timeout until l's rest is over: -1 (none) when l is not resting. A rest that is
+ * over ends here, so the caller polls the listener again. */
+static int rest_timeout_ms(struct net_listener *l)
+{
+    if (l->rest_until_ns == 0)
+        return -1;
+    uint64_t now = timing_now_ns();
+    if (now >= l->rest_until_ns) {
+        l->rest_until_ns = 0;
+        return -1;
+    }
+    /* Rounded up: rounding down would wake up just before the end, to rest 0 ms, in a loop. */
+    uint64_t ms = (l->rest_until_ns - now + 999999) / 1000000;
+    return ms < INT_MAX ? (int)ms : INT_MAX;
+}
+
+int net_accept_wait(struct net_listener *l, int wake_fd, int pause_ms, int flags)
+{
+    for (;;) {
+        int timeout = rest_timeout_ms(l);
+        /* poll skips an entry whose fd is negative: that is how the listener rests. */
+        struct pollfd pfd[2] = {
+            {.fd = l->rest_until_ns != 0 ? -1 : l->fd, .events = POLLIN},
+            {.fd = wake_fd, .events = POLLIN},
+        };
+        int n = poll(pfd, 2, timeout);
+        if (n == -1) {
+            if (errno == EINTR)
+                continue;
+            log_sys("poll(listener fd=%d, wake fd=%d)", l->fd, wake_fd);
+            return NET_ACCEPT_FATAL;
+        }
+        if (pfd[1].revents != 0)
+            return NET_ACCEPT_WOKEN; /* a stop request must not wait behind a queue of clients */
+        /* Not only POLLIN: a closed fd gives POLLNVAL, and accept turns that into an error
+         * to report, where waiting for POLLIN would spin for ever. */
+        if (pfd[0].revents == 0)
+            continue; /* the rest is over; rest_timeout_ms ends it */
+        int cfd = net_accept(l, flags);
+        if (cfd == NET_ACCEPT_PAUSE) {
+            uint64_t pause_ns = (uint64_t)(pause_ms > 1 ? pause_ms : 1) * 1000000;
+            l->rest_until_ns = timing_now_ns() + pause_ns;
+        } else if (cfd != NET_ACCEPT_NONE) {
+            return cfd; /* a connection, or NET_ACCEPT_FATAL */
+        }
+    }
 }
 
 void net_announce_listening(int port)

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -187,6 +188,57 @@ int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
     }
     errno = EINTR;
     return -1;
+}
+
+/* accept4() as net.c sees it, in the same way: a test can make the next calls fail with an
+ * errno of its choice (out of descriptors, say, without running out of them), and see
+ * when each call came. A failing call can also write a byte to accept_wake_fd, like a
+ * signal handler arriving meanwhile. */
+static int accept_calls;
+static uint64_t accept_call_ns[8]; /* timing_now_ns() of the first calls */
+static int accept_fail_errno;      /* non-zero: calls fail with this errno ... */
+static int accept_fail_count;      /* ... this many times, then they reach the kernel */
+static int accept_wake_fd = -1;
+
+int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len, int flags)
+{
+    if (accept_calls < (int)(sizeof accept_call_ns / sizeof accept_call_ns[0]))
+        accept_call_ns[accept_calls] = timing_now_ns();
+    accept_calls++;
+    if (accept_fail_count == 0)
+        return (int)syscall(SYS_accept4, fd, addr.__sockaddr__, len, flags);
+    accept_fail_count--;
+    if (accept_wake_fd >= 0 && write(accept_wake_fd, "w", 1) != 1)
+        return -1; /* errno says why the test could not go on */
+    errno = accept_fail_errno;
+    return -1;
+}
+
+static void accept_inject_none(void)
+{
+    accept_calls = 0;
+    accept_fail_errno = 0;
+    accept_fail_count = 0;
+    accept_wake_fd = -1;
+}
+
+/* Make the next `count` accept4 calls fail with err. */
+static void accept_inject(int err, int count)
+{
+    accept_inject_none();
+    accept_fail_errno = err;
+    accept_fail_count = count;
+}
+
+/* Wait (with a guard against hanging) until fd is readable; returns poll's result. */
+static int wait_readable(int fd)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    int n;
+    do
+        n = poll(&pfd, 1, HANG_GUARD_MS);
+    while (n < 0 && errno == EINTR);
+    return n;
 }
 
 /* ---- log ------------------------------------------------------------------------- */
@@ -564,6 +616,395 @@ START_TEST(net_announce_listening_prints_the_exact_line_and_flushes_it)
 }
 END_TEST
 
+/* ---- net: listener and accept ----------------------------------------------------- */
+
+/* Runs after every test of this group, passed or failed, so that with CK_FORK=no no
+ * injected accept failure outlives its test. */
+static void accept_teardown(void)
+{
+    accept_inject_none();
+}
+
+/* What most accept tests start from: a listener from net_listener_open on a free port of
+ * 127.0.0.1, one client whose connection is queued on it, and an empty wake-up pipe. */
+struct accept_rig {
+    struct net_listener l;
+    int port;
+    int client;
+    int wake[2];
+};
+
+static void rig_open(struct accept_rig *r)
+{
+    r->l = (struct net_listener){.fd = -1};
+    r->port = -1;
+    ck_assert_int_eq(net_listener_open(&r->l, LOOPBACK, 0, 16, &r->port), 0);
+    ck_assert_int_ge(r->l.fd, 0);
+    ck_assert_int_eq(pipe(r->wake), 0);
+    r->client = net_connect_tcp(LOOPBACK, r->port);
+    ck_assert_int_ge(r->client, 0);
+    ck_assert_int_eq(wait_readable(r->l.fd), 1);
+}
+
+static void rig_close(struct accept_rig *r)
+{
+    close(r->client);
+    close(r->wake[0]);
+    close(r->wake[1]);
+    ck_assert_int_eq(net_listener_close(&r->l), 0);
+}
+
+/* What net_accept logs once per shortage, for listener fd and errno err. */
+static void want_pause_line(char *buf, size_t size, int fd, int err)
+{
+    snprintf(buf, size, PROG ": accept(fd=%d) (new connections wait until it works again): %s\n",
+             fd, strerror(err));
+}
+
+START_TEST(net_listener_open_gives_a_nonblocking_cloexec_listener_and_close_is_idempotent)
+{
+    struct net_listener l = {.fd = -1, .told_full = 1, .rest_until_ns = 1};
+    ck_assert_int_eq(net_listener_open(&l, LOOPBACK, 0, 16, NULL), 0);
+    ck_assert_int_ne(fcntl(l.fd, F_GETFL) & O_NONBLOCK, 0);
+    ck_assert_int_ne(fcntl(l.fd, F_GETFD) & FD_CLOEXEC, 0);
+    ck_assert_int_eq(l.told_full, 0); /* a fresh start, whatever *l held */
+    ck_assert_uint_eq(l.rest_until_ns, 0);
+    int fd = l.fd;
+    ck_assert_int_eq(net_listener_close(&l), 0);
+    ck_assert_int_eq(l.fd, -1);
+    ck_assert_int_eq(fcntl(fd, F_GETFD), -1); /* really closed */
+    ck_assert_int_eq(net_listener_close(&l), 0); /* a second close does nothing */
+}
+END_TEST
+
+START_TEST(net_listener_open_on_a_busy_port_fails_and_leaves_fd_minus_1)
+{
+    struct accept_rig busy;
+    rig_open(&busy);
+    struct net_listener l = {.fd = 7};
+    char buf[256];
+    struct capture c;
+    log_init(PROG);
+    capture_start(&c, STDERR_FILENO);
+    errno = 0;
+    int rc = net_listener_open(&l, LOOPBACK, busy.port, 16, NULL);
+    int err = errno;
+    capture_stop(&c, buf, sizeof buf);
+    ck_assert_int_eq(rc, -1);
+    ck_assert_int_eq(err, EADDRINUSE);
+    ck_assert_int_eq(l.fd, -1);
+    ck_assert_ptr_nonnull(strstr(buf, "bind("));
+    rig_close(&busy);
+}
+END_TEST
+
+START_TEST(net_accept_returns_a_cloexec_connection_blocking_unless_asked)
+{
+    struct accept_rig r;
+    rig_open(&r);
+    int a1 = net_accept(&r.l, 0);
+    ck_assert_int_ge(a1, 0);
+    ck_assert_int_ne(fcntl(a1, F_GETFD) & FD_CLOEXEC, 0);
+    ck_assert_int_eq(fcntl(a1, F_GETFL) & O_NONBLOCK, 0);
+    ck_assert_int_eq(write(r.client, "ping", 4), 4);
+    char got[8] = {0};
+    ck_assert_int_eq(read(a1, got, 4), 4);
+    ck_assert_str_eq(got, "ping");
+
+    int c2 = net_connect_tcp(LOOPBACK, r.port);
+    ck_assert_int_ge(c2, 0);
+    ck_assert_int_eq(wait_readable(r.l.fd), 1);
+    int a2 = net_accept(&r.l, SOCK_NONBLOCK);
+    ck_assert_int_ge(a2, 0);
+    ck_assert_int_ne(fcntl(a2, F_GETFD) & FD_CLOEXEC, 0);
+    ck_assert_int_ne(fcntl(a2, F_GETFL) & O_NONBLOCK, 0);
+    close(a1);
+    close(a2);
+    close(c2);
+    rig_close(&r);
+}
+END_TEST
+
+START_TEST(net_accept_with_nothing_pending_returns_none_and_says_nothing)
+{
+    struct net_listener l = {.fd = -1};
+    ck_assert_int_eq(net_listener_open(&l, LOOPBACK, 0, 16, NULL), 0);
+    char buf[256];
+    struct capture c;
+    log_init(PROG);
+    capture_start(&c, STDERR_FILENO);
+    errno = 0;
+    int rc = net_accept(&l, 0);
+    int err = errno;
+    capture_stop(&c, buf, sizeof buf);
+    ck_assert_int_eq(rc, NET_ACCEPT_NONE);
+    ck_assert_int_eq(err, EAGAIN);
+    ck_assert_str_eq(buf, "");
+    net_listener_close(&l);
+}
+END_TEST
+
+/* Make each of errs[0..n) the errno of one net_accept call on l; every call must return
+ * want with that errno. Returns what was logged meanwhile. */
+static void accept_each_error(struct net_listener *l, const int *errs, size_t n, int want,
+                              char *log, size_t size)
+{
+    struct capture c;
+    log_init(PROG);
+    capture_start(&c, STDERR_FILENO);
+    for (size_t i = 0; i < n; i++) {
+        accept_inject(errs[i], 1);
+        errno = 0;
+        int rc = net_accept(l, 0);
+        int err = errno;
+        if (rc != want || err != errs[i])
+            capture_stop(&c, log, size); /* stderr back, for Check's message */
+        ck_assert_msg(rc == want, "%s: returned %d, want %d", strerror(errs[i]), rc, want);
+        ck_assert_int_eq(err, errs[i]);
+    }
+    capture_stop(&c, log, size);
+}
+
+START_TEST(net_accept_treats_aborted_connections_and_network_errors_like_eagain)
+{
+    /* accept(2): "Linux accept() passes already-pending network errors on the new socket
+     * as an error code from accept()", to be treated like EAGAIN. */
+    static const int errs[] = {EINTR,     ECONNABORTED, ENETDOWN,     EPROTO,     ENOPROTOOPT,
+                               EHOSTDOWN, ENONET,       EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH};
+    struct accept_rig r;
+    rig_open(&r);
+    char buf[256];
+    accept_each_error(&r.l, errs, sizeof errs / sizeof errs[0], NET_ACCEPT_NONE, buf, sizeof buf);
+    ck_assert_str_eq(buf, ""); /* routine: nothing to tell anyone */
+    rig_close(&r);
+}
+END_TEST
+
+START_TEST(net_accept_out_of_fds_or_memory_asks_for_a_pause_and_logs_once_per_shortage)
+{
+    static const int errs[] = {EMFILE, ENFILE, ENOBUFS, ENOMEM};
+    struct accept_rig r;
+    rig_open(&r);
+    char buf[512], again[512], want[512];
+    /* One shortage, told once, in the words of its first error ... */
+    accept_each_error(&r.l, errs, sizeof errs / sizeof errs[0], NET_ACCEPT_PAUSE, buf,
+                      sizeof buf);
+    want_pause_line(want, sizeof want, r.l.fd, EMFILE);
+    ck_assert_str_eq(buf, want);
+    /* ... ends with a connection taken; the next shortage is news again. */
+    accept_inject_none();
+    int afd = net_accept(&r.l, 0);
+    ck_assert_int_ge(afd, 0);
+    accept_each_error(&r.l, errs + 1, 2, NET_ACCEPT_PAUSE, again, sizeof again);
+    want_pause_line(want, sizeof want, r.l.fd, ENFILE);
+    ck_assert_str_eq(again, want);
+    close(afd);
+    rig_close(&r);
+}
+END_TEST
+
+/* In a child (run_child): net_accept against a real RLIMIT_NOFILE. Prints the listener's fd
+ * and what each call returned. Every call is made with a connection pending: Linux fails
+ * with EMFILE before it looks at the queue, valgrind only after taking a connection (which
+ * it then closes), and the test must hold under both. */
+static void child_accept_out_of_fds(const char *unused)
+{
+    (void)unused;
+    enum { CALLS = 4 }; /* and as many clients */
+    struct net_listener l = {.fd = -1};
+    int port = -1;
+    struct rlimit saved, low;
+    log_init(PROG);
+    if (net_listener_open(&l, LOOPBACK, 0, CALLS, &port) == -1)
+        return;
+    for (int i = 0; i < CALLS; i++)
+        if (net_connect_tcp(LOOPBACK, port) == -1)
+            return; /* the clients stay open until the child exits */
+    if (getrlimit(RLIMIT_NOFILE, &saved) == -1)
+        return;
+    /* The lowest free descriptor becomes the limit: the next one can not be made. */
+    int lowest = dup(0);
+    if (lowest == -1)
+        return;
+    close(lowest);
+    low = saved;
+    low.rlim_cur = (rlim_t)lowest;
+
+    int rc[CALLS], err[CALLS];
+    for (int i = 0; i < CALLS; i++) {
+        /* calls 0, 1 and 3 out of descriptors; call 2 with the limit as it was */
+        if (setrlimit(RLIMIT_NOFILE, i == 2 ? &saved : &low) == -1)
+            return;
+        if (wait_readable(l.fd) != 1)
+            return;
+        errno = 0;
+        rc[i] = net_accept(&l, 0);
+        err[i] = errno;
+        if (rc[i] >= 0) {
+            close(rc[i]);
+            rc[i] = 0; /* "a connection" */
+        }
+    }
+    printf("fd=%d\n", l.fd);
+    for (int i = 0; i < CALLS; i++)
+        printf("%d %s\n", rc[i], rc[i] < 0 ? strerror(err[i]) : "-");
+}
+
+START_TEST(net_accept_out_of_fds_under_rlimit_nofile_pauses_and_logs_once_per_shortage)
+{
+    struct child_result r;
+    run_child(child_accept_out_of_fds, NULL, &r);
+    ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == CHILD_RETURNED,
+                  "child: wait status 0x%x; stderr: %s", (unsigned)r.status, r.err);
+    int fd = -1;
+    ck_assert_msg(sscanf(r.out, "fd=%d\n", &fd) == 1,
+                  "the child's set-up failed; stdout: '%s', stderr: '%s'", r.out, r.err);
+    char want[1024], line[256];
+    const char *emfile = strerror(EMFILE);
+    snprintf(want, sizeof want, "fd=%d\n%d %s\n%d %s\n0 -\n%d %s\n", fd, NET_ACCEPT_PAUSE,
+             emfile, NET_ACCEPT_PAUSE, emfile, NET_ACCEPT_PAUSE, emfile);
+    ck_assert_str_eq(r.out, want);
+    /* two calls in the first shortage, one line; the connection ends it; one line again */
+    want_pause_line(line, sizeof line, fd, EMFILE);
+    snprintf(want, sizeof want, "%s%s", line, line);
+    ck_assert_str_eq(r.err, want);
+}
+END_TEST
+
+START_TEST(net_accept_on_a_bad_fd_is_fatal_and_logs_accept_with_the_fd)
+{
+    struct net_listener bad = {.fd = -1};
+    struct net_listener unlistened = {.fd = socket(AF_INET, SOCK_STREAM, 0)};
+    ck_assert_int_ge(unlistened.fd, 0);
+    char buf[512], want[512];
+    struct capture c;
+    log_init(PROG);
+    capture_start(&c, STDERR_FILENO);
+    errno = 0;
+    int rc1 = net_accept(&bad, 0);
+    int err1 = errno;
+    int rc2 = net_accept(&unlistened, 0);
+    int err2 = errno;
+    capture_stop(&c, buf, sizeof buf);
+    ck_assert_int_eq(rc1, NET_ACCEPT_FATAL);
+    ck_assert_int_eq(err1, EBADF);
+    ck_assert_int_eq(rc2, NET_ACCEPT_FATAL);
+    ck_assert_int_eq(err2, EINVAL); /* a socket that does not listen */
+    snprintf(want, sizeof want, PROG ": accept(fd=-1): %s\n" PROG ": accept(fd=%d): %s\n",
+             strerror(EBADF), unlistened.fd, strerror(EINVAL));
+    ck_assert_str_eq(buf, want);
+    close(unlistened.fd);
+}
+END_TEST
+
+START_TEST(net_accept_wait_returns_a_pending_connection)
+{
+    struct accept_rig r;
+    rig_open(&r);
+    int afd = net_accept_wait(&r.l, r.wake[0], 100, SOCK_NONBLOCK);
+    ck_assert_int_ge(afd, 0);
+    ck_assert_int_ne(fcntl(afd, F_GETFL) & O_NONBLOCK, 0);
+    ck_assert_int_eq(write(r.client, "x", 1), 1);
+    char got = 0;
+    ck_assert_int_eq(wait_readable(afd), 1);
+    ck_assert_int_eq(read(afd, &got, 1), 1);
+    ck_assert_int_eq(got, 'x');
+    close(afd);
+    rig_close(&r);
+}
+END_TEST
+
+START_TEST(net_accept_wait_returns_woken_before_a_pending_connection)
+{
+    struct accept_rig r;
+    rig_open(&r);
+    ck_assert_int_eq(write(r.wake[1], "s", 1), 1);
+    accept_inject_none();
+    ck_assert_int_eq(net_accept_wait(&r.l, r.wake[0], 100, 0), NET_ACCEPT_WOKEN);
+    ck_assert_int_eq(accept_calls, 0);
+    /* once the caller has read the wake-up byte, the connection is next */
+    char b;
+    ck_assert_int_eq(read(r.wake[0], &b, 1), 1);
+    int afd = net_accept_wait(&r.l, r.wake[0], 100, 0);
+    ck_assert_int_ge(afd, 0);
+    close(afd);
+    rig_close(&r);
+}
+END_TEST
+
+START_TEST(net_accept_wait_leaves_the_listener_alone_for_pause_ms_after_a_shortage)
+{
+    enum { PAUSE_MS = 30 };
+    struct accept_rig r;
+    rig_open(&r);
+    char buf[512], want[256];
+    struct capture c;
+    log_init(PROG);
+    capture_start(&c, STDERR_FILENO);
+    accept_inject(EMFILE, 1); /* the connection stays queued: the listener stays readable */
+    int afd = net_accept_wait(&r.l, r.wake[0], PAUSE_MS, 0);
+    capture_stop(&c, buf, sizeof buf);
+    ck_assert_int_ge(afd, 0);
+    /* Two calls, not a spin on the readable listener; the second one only after the
+     * pause (a lower bound: a slow machine may take longer, never shorter). */
+    ck_assert_int_eq(accept_calls, 2);
+    ck_assert_uint_ge(accept_call_ns[1] - accept_call_ns[0], PAUSE_MS * 1000000ull);
+    want_pause_line(want, sizeof want, r.l.fd, EMFILE);
+    ck_assert_str_eq(buf, want);
+    ck_assert_uint_eq(r.l.rest_until_ns, 0); /* the rest is over */
+    close(afd);
+    rig_close(&r);
+}
+END_TEST
+
+START_TEST(net_accept_wait_still_wakes_up_while_the_listener_rests)
+{
+    struct accept_rig r;
+    rig_open(&r);
+    char buf[512];
+    struct capture c;
+    log_init(PROG);
+    capture_start(&c, STDERR_FILENO);
+    /* Out of descriptors, and a signal comes in meanwhile. A pause of an hour: only the
+     * wake-up can end these calls (a broken build hangs until Check's timeout). */
+    accept_inject(EMFILE, 1);
+    accept_wake_fd = r.wake[1];
+    int rc1 = net_accept_wait(&r.l, r.wake[0], 3600 * 1000, 0);
+    /* Called again with the wake-up still unread and a connection still queued: the
+     * listener is resting, so it is not tried. */
+    int rc2 = net_accept_wait(&r.l, r.wake[0], 3600 * 1000, 0);
+    capture_stop(&c, buf, sizeof buf);
+    ck_assert_int_eq(rc1, NET_ACCEPT_WOKEN);
+    ck_assert_int_eq(rc2, NET_ACCEPT_WOKEN);
+    ck_assert_int_eq(accept_calls, 1);
+    ck_assert_uint_ne(r.l.rest_until_ns, 0);
+    ck_assert_uint_eq(count_char(buf, '\n'), 1);
+    rig_close(&r);
+}
+END_TEST
+
+START_TEST(net_accept_wait_on_a_closed_fd_is_fatal_instead_of_spinning)
+{
+    char buf[256], want[256];
+    struct capture c;
+    log_init(PROG);
+    capture_start(&c, STDERR_FILENO); /* first: it opens descriptors of its own */
+    /* poll reports a closed fd as POLLNVAL, never as POLLIN */
+    int fd = dup(0);
+    close(fd);
+    struct net_listener l = {.fd = fd};
+    errno = 0;
+    int rc = net_accept_wait(&l, -1, 100, 0);
+    int err = errno;
+    capture_stop(&c, buf, sizeof buf);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(rc, NET_ACCEPT_FATAL);
+    ck_assert_int_eq(err, EBADF);
+    snprintf(want, sizeof want, PROG ": accept(fd=%d): %s\n", fd, strerror(EBADF));
+    ck_assert_str_eq(buf, want);
+}
+END_TEST
+
 /* ---- timing ---------------------------------------------------------------------- */
 
 START_TEST(timing_now_ns_never_goes_backwards)
@@ -893,6 +1334,116 @@ START_TEST(args_usage_error_keeps_control_characters_off_the_line)
 }
 END_TEST
 
+START_TEST(args_ipv4_returns_a_numeric_address_as_given)
+{
+    static const char *const good[] = {"127.0.0.1", "0.0.0.0", "10.1.2.3", "255.255.255.255"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        ck_assert_ptr_eq(args_ipv4(good[i]), good[i]);
+}
+END_TEST
+
+/* Split a command line at blanks into argv (program name first) for args_parse_listen. */
+enum { MAX_ARGS = 8 };
+struct cmdline {
+    char text[256];
+    char *argv[MAX_ARGS + 1];
+    int argc;
+};
+
+static void split_cmdline(const char *line, struct cmdline *cl)
+{
+    snprintf(cl->text, sizeof cl->text, "%s", line);
+    cl->argc = 0;
+    cl->argv[cl->argc++] = (char *)"echosvr";
+    for (char *w = strtok(cl->text, " "); w != NULL && cl->argc < MAX_ARGS; w = strtok(NULL, " "))
+        cl->argv[cl->argc++] = w;
+    cl->argv[cl->argc] = NULL;
+    optind = 0; /* glibc: start getopt afresh, whatever ran before */
+}
+
+static void usage_for_test(FILE *out)
+{
+    fprintf(out, "usage: echosvr [-a ADDR] -p PORT\n" ARGS_LISTEN_HELP);
+}
+
+START_TEST(args_parse_listen_takes_addr_and_port_with_the_default_addr)
+{
+    static const struct {
+        const char *line;
+        const char *addr;
+        int port;
+    } cases[] = {
+        {"-p 0", ARGS_DEFAULT_ADDR, 0},
+        {"-p 8080 -a 10.0.0.1", "10.0.0.1", 8080},
+        {"--addr 0.0.0.0 --port 65535", "0.0.0.0", 65535},
+        {"-a127.0.0.2 -p1", "127.0.0.2", 1},
+        {"--port=9 --addr=127.0.0.1", "127.0.0.1", 9},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct cmdline cl;
+        struct args_listen opt = {NULL, -5};
+        split_cmdline(cases[i].line, &cl);
+        args_parse_listen(cl.argc, cl.argv, usage_for_test, &opt);
+        ck_assert_msg(strcmp(opt.addr, cases[i].addr) == 0 && opt.port == cases[i].port,
+                      "'%s': addr %s port %d, want %s %d", cases[i].line, opt.addr, opt.port,
+                      cases[i].addr, cases[i].port);
+    }
+}
+END_TEST
+
+static void child_args_parse_listen(const char *line)
+{
+    struct cmdline cl;
+    struct args_listen opt;
+    log_init(PROG);
+    split_cmdline(line, &cl);
+    args_parse_listen(cl.argc, cl.argv, usage_for_test, &opt);
+}
+
+START_TEST(args_parse_listen_exits_2_with_one_line_on_bad_arguments)
+{
+    static const struct {
+        const char *line;
+        const char *msg;
+    } cases[] = {
+        {"", "-p PORT is required; 0 picks a free port"},
+        {"-a 127.0.0.1", "-p PORT is required; 0 picks a free port"},
+        {"-p 80 extra", "unknown option or missing value: 'extra'"},
+        {"-p 80 -x", "unknown option or missing value: '-x'"},
+        {"-p", "unknown option or missing value: '-p'"},
+        {"-p 65536", "-p: expected a whole number from 0 to 65535, got '65536'"},
+#define BAD_ADDR(a) "-a wants a numeric IPv4 address such as 127.0.0.1, got '" a "'"
+        {"-p 80 -a localhost", BAD_ADDR("localhost")},
+        {"-a 127.0.0 -p 80", BAD_ADDR("127.0.0")},
+        {"-p 80 --addr 256.0.0.1", BAD_ADDR("256.0.0.1")},
+        {"-p 80 -a ::1", BAD_ADDR("::1")},
+        {"-p 80 --addr=", BAD_ADDR("")},
+#undef BAD_ADDR
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct child_result r;
+        char want[256];
+        run_child(child_args_parse_listen, cases[i].line, &r);
+        snprintf(want, sizeof want, PROG ": %s (see --help)\n", cases[i].msg);
+        assert_usage_exit(&r, cases[i].line, want);
+    }
+}
+END_TEST
+
+START_TEST(args_parse_listen_help_prints_the_usage_and_exits_0)
+{
+    static const char *const lines[] = {"--help", "-h", "-p 80 --help"};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        struct child_result r;
+        run_child(child_args_parse_listen, lines[i], &r);
+        ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+                      "'%s': wait status 0x%x, want exit 0", lines[i], (unsigned)r.status);
+        ck_assert_str_eq(r.out, "usage: echosvr [-a ADDR] -p PORT\n" ARGS_LISTEN_HELP);
+        ck_assert_str_eq(r.err, "");
+    }
+}
+END_TEST
+
 /* ---- sigwatch -------------------------------------------------------------------- */
 
 /* Runs after every sigwatch test, passed or failed, so that with CK_FORK=no no handler
@@ -900,17 +1451,6 @@ END_TEST
 static void sigwatch_teardown(void)
 {
     sigwatch_close();
-}
-
-/* Wait (with a guard against hanging) until fd is readable; returns poll's result. */
-static int wait_readable(int fd)
-{
-    struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    int n;
-    do
-        n = poll(&pfd, 1, HANG_GUARD_MS);
-    while (n < 0 && errno == EINTR);
-    return n;
 }
 
 static int is_readable_now(int fd)
@@ -1172,6 +1712,23 @@ static Suite *common_suite(void)
     tcase_add_test(tc, net_announce_listening_prints_the_exact_line_and_flushes_it);
     suite_add_tcase(s, tc);
 
+    tc = tcase_create("net_accept");
+    tcase_add_checked_fixture(tc, NULL, accept_teardown);
+    tcase_add_test(tc, net_listener_open_gives_a_nonblocking_cloexec_listener_and_close_is_idempotent);
+    tcase_add_test(tc, net_listener_open_on_a_busy_port_fails_and_leaves_fd_minus_1);
+    tcase_add_test(tc, net_accept_returns_a_cloexec_connection_blocking_unless_asked);
+    tcase_add_test(tc, net_accept_with_nothing_pending_returns_none_and_says_nothing);
+    tcase_add_test(tc, net_accept_treats_aborted_connections_and_network_errors_like_eagain);
+    tcase_add_test(tc, net_accept_out_of_fds_or_memory_asks_for_a_pause_and_logs_once_per_shortage);
+    tcase_add_test(tc, net_accept_out_of_fds_under_rlimit_nofile_pauses_and_logs_once_per_shortage);
+    tcase_add_test(tc, net_accept_on_a_bad_fd_is_fatal_and_logs_accept_with_the_fd);
+    tcase_add_test(tc, net_accept_wait_returns_a_pending_connection);
+    tcase_add_test(tc, net_accept_wait_returns_woken_before_a_pending_connection);
+    tcase_add_test(tc, net_accept_wait_leaves_the_listener_alone_for_pause_ms_after_a_shortage);
+    tcase_add_test(tc, net_accept_wait_still_wakes_up_while_the_listener_rests);
+    tcase_add_test(tc, net_accept_wait_on_a_closed_fd_is_fatal_instead_of_spinning);
+    suite_add_tcase(s, tc);
+
     tc = tcase_create("timing");
     tcase_add_test(tc, timing_now_ns_never_goes_backwards);
     tcase_add_test(tc, timing_now_ns_advances_at_least_10ms_across_a_10ms_sleep);
@@ -1198,6 +1755,10 @@ static Suite *common_suite(void)
     tcase_add_test(tc, args_ipc_key_exits_2_on_zero_negative_junk_or_overflow);
     tcase_add_test(tc, args_bad_option_exits_2_with_one_line);
     tcase_add_test(tc, args_usage_error_keeps_control_characters_off_the_line);
+    tcase_add_test(tc, args_ipv4_returns_a_numeric_address_as_given);
+    tcase_add_test(tc, args_parse_listen_takes_addr_and_port_with_the_default_addr);
+    tcase_add_test(tc, args_parse_listen_exits_2_with_one_line_on_bad_arguments);
+    tcase_add_test(tc, args_parse_listen_help_prints_the_usage_and_exits_0);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("sigwatch");

@@ -40,7 +40,7 @@
 #define IPC_SLOT (1L << 18) /* keys reserved for one grader run: 4095 jobs of 64 keys */
 
 enum kind { FUNCTIONAL, MEMCHECK };
-enum status { PENDING, PASS, FAIL };
+enum status { PENDING, PASS, FAIL, SKIP }; /* SKIP: a memcheck run of a failing test */
 
 struct item {
     const struct pt_test *t;
@@ -138,6 +138,12 @@ int main(int argc, char **argv)
                 continue;
             total_shown += 1 + (opt.memcheck && t->memcheck > 0);
         }
+    }
+    if (opt.filter && total_shown == 0) {
+        fprintf(stderr, "grade: no test name contains '%s' (the names are in "
+                        "grader/chapters/chapterN.points)\n", opt.filter);
+        status = EXIT_CANNOT_RUN;
+        goto out;
     }
     printf("svrlab grader: grading %s, %d test%s at a time\n", opt.src, opt.jobs,
            opt.jobs == 1 ? "" : "s");
@@ -245,7 +251,7 @@ static void usage(FILE *to)
             "  --test TEXT      only the tests whose name contains TEXT\n"
             "  --json FILE      also write the results as JSON to FILE\n"
             "  --require-full   exit 1 unless every test got full marks\n"
-            "  --no-memcheck    skip the valgrind runs (their points count as lost)\n"
+            "  --no-memcheck    skip the valgrind runs (their points leave the maximum)\n"
             "  -j, --jobs N     tests run at a time (default: the number of CPUs)\n"
             "  --keep           keep the temporary build and test directories\n"
             "  --check-points   only check that the points data and the tests agree\n"
@@ -548,7 +554,7 @@ static void run_items(struct chapter *c, enum kind kind)
                     if (c->items[i].t == it->t)
                         fn = &c->items[i];
                 if (!fn || fn->status != PASS) {
-                    it->status = FAIL;
+                    it->status = SKIP;
                     fmt(it->reason, sizeof it->reason,
                              "not run: memory-clean points need the test itself to pass");
                     next++;
@@ -722,40 +728,51 @@ static void judge(struct chapter *c, struct item *it, const char *dir)
     it->score = it->max;
 }
 
+/* The reason under a failed test: long lines wrapped at word boundaries, at most
+ * REASON_LINES lines unless -v. */
 static void print_reason(const char *reason)
 {
     int lines = 0;
     const char *p = reason;
-    while (*p && lines < (opt.verbose ? 1000 : REASON_LINES)) {
+    while (*p && (opt.verbose || lines < REASON_LINES)) {
         size_t len = strcspn(p, "\n");
-        int cut = !opt.verbose && len > REASON_LINE_LEN;
-        printf("        %.*s%s\n", cut ? REASON_LINE_LEN : (int)len, p, cut ? " [...]" : "");
+        if (len > REASON_LINE_LEN) {
+            len = REASON_LINE_LEN;
+            while (len > REASON_LINE_LEN / 2 && p[len] != ' ')
+                len--;
+            if (p[len] != ' ')
+                len = REASON_LINE_LEN;
+        }
+        printf("        %.*s\n", (int)len, p);
         lines++;
-        p += len + (p[len] == '\n');
+        p += len;
+        p += strspn(p, p[0] == '\n' ? "\n" : " ");
     }
     if (*p)
-        printf("        [... more with -v]\n");
+        printf("        [...] (grader/grade -v shows it all)\n");
 }
 
 static void print_item(const struct item *it)
 {
     char name[160];
     fmt(name, sizeof name, "%s%s", it->t->name, it->kind == MEMCHECK ? " [memcheck]" : "");
-    int pad = 46 - (int)strlen(name);
+    int pad = 52 - (int)strlen(name);
     char dots[64];
     memset(dots, '.', sizeof dots);
     dots[pad > 2 ? pad : 2] = 0;
-    const char *word = it->status == PASS ? "PASS" : "FAIL";
+    static const char *const words[] = {"", "PASS", "FAIL", "SKIP"};
+    static const char *const colors[] = {"", "\033[32m", "\033[31m", "\033[33m"};
+    const char *word = words[it->status];
     const char *on = "", *off = "";
     if (opt.color) {
-        on = it->status == PASS ? "\033[32m" : "\033[31m";
+        on = colors[it->status];
         off = "\033[0m";
     }
     shown++;
     printf("[%*d/%d] %-6s %s %s %s%s%s %3d/%-3d (%.1fs)\n", total_shown >= 100 ? 3 : 2, shown,
            total_shown, it->t->exercise, name, dots, on, word, off, it->score, it->max,
            it->seconds);
-    if (it->status != PASS)
+    if (it->status == FAIL)
         print_reason(it->reason);
     fflush(stdout);
 }
@@ -780,7 +797,9 @@ static json_t *chapter_json(const struct chapter *c)
         json_object_set_new(t, "name", json_string(it->t->name));
         json_object_set_new(t, "kind", json_string(it->kind == MEMCHECK ? "memcheck" : "test"));
         json_object_set_new(t, "bonus", json_boolean(it->t->bonus));
-        json_object_set_new(t, "status", json_string(it->status == PASS ? "pass" : "fail"));
+        json_object_set_new(t, "status", json_string(it->status == PASS   ? "pass"
+                                                       : it->status == SKIP ? "skipped"
+                                                                            : "fail"));
         json_object_set_new(t, "score", json_integer(it->score));
         json_object_set_new(t, "max_score", json_integer(it->max));
         json_object_set_new(t, "seconds", json_real(it->seconds));

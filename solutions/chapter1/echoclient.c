@@ -12,7 +12,6 @@
 #include "rio.h"
 #include "timing.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -22,7 +21,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DEFAULT_ADDR "127.0.0.1"
 #define DEFAULT_COUNT 1000
 #define MAX_COUNT 100000000L
 #define DEFAULT_SIZE 64
@@ -129,7 +127,7 @@ static void usage(FILE *out)
             "Exit status: 0 if every echo was right; 1 on a wrong or missing echo or a\n"
             "connection or I/O error, told in one line on stderr (messages are counted from 1,\n"
             "byte offsets within a message from 0); 2 on bad arguments.\n",
-            log_progname(), DEFAULT_ADDR, MAX_COUNT, DEFAULT_COUNT, MAX_SIZE, DEFAULT_SIZE);
+            log_progname(), ARGS_DEFAULT_ADDR, MAX_COUNT, DEFAULT_COUNT, MAX_SIZE, DEFAULT_SIZE);
 }
 
 static void parse_args(int argc, char **argv, struct options *opt)
@@ -142,10 +140,9 @@ static void parse_args(int argc, char **argv, struct options *opt)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct in_addr addr;
     int c;
 
-    opt->addr = DEFAULT_ADDR;
+    opt->addr = ARGS_DEFAULT_ADDR;
     opt->port = -1;
     opt->count = DEFAULT_COUNT;
     opt->size = DEFAULT_SIZE;
@@ -154,7 +151,7 @@ static void parse_args(int argc, char **argv, struct options *opt)
     while ((c = getopt_long(argc, argv, "a:p:n:s:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'a':
-            opt->addr = optarg;
+            opt->addr = args_ipv4(optarg);
             break;
         case 'p':
             /* port 0 means "any" to a server; a client can not connect to it */
@@ -177,8 +174,6 @@ static void parse_args(int argc, char **argv, struct options *opt)
         args_bad_option(argv[optind]);
     if (opt->port == -1)
         args_usage_error("-p PORT is required");
-    if (inet_pton(AF_INET, opt->addr, &addr) != 1)
-        args_usage_error("-a wants a numeric IPv4 address such as 127.0.0.1, got '%s'", opt->addr);
 }
 
 static int connect_and_run(const struct options *opt, uint64_t *rtt_ns, unsigned char *out,
