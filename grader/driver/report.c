@@ -98,7 +98,8 @@ static int describe_error(xmlNodePtr err, char *out, size_t cap)
         text_of(child(f, "file"), file, sizeof file);
         text_of(child(f, "line"), line, sizeof line);
         text_of(child(f, "obj"), obj, sizeof obj);
-        const char *where = file[0] ? file : obj;
+        const char *slash = strrchr(obj, '/');
+        const char *where = file[0] ? file : slash ? slash + 1 : obj;
         used += (size_t)snprintf(out + used, cap - used, "\n%s %s (%s%s%s)", frames ? "by" : "at",
                                  fn[0] ? fn : "???", where, line[0] ? ":" : "", line);
         frames++;
