@@ -6,7 +6,8 @@
 .DEFAULT_GOAL := all
 include common/flags.mk
 
-CHAPTERS := $(sort $(patsubst grader/chapters/chapter%.mk,%,$(wildcard grader/chapters/chapter*.mk)))
+# A chapter is ready once it has points data; until then its build file may exist alone.
+CHAPTERS := $(sort $(patsubst grader/chapters/chapter%.points,%,$(wildcard grader/chapters/chapter*.points)))
 B := build
 SUBMAKE := $(MAKE) --no-print-directory $(if $(filter 1,$(V)),,-s)
 

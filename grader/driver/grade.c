@@ -40,7 +40,8 @@
 #define IPC_SLOT (1L << 18) /* keys reserved for one grader run: 4095 jobs of 64 keys */
 
 enum kind { FUNCTIONAL, MEMCHECK };
-enum status { PENDING, PASS, FAIL, SKIP }; /* SKIP: a memcheck run of a failing test */
+/* SKIP: a memcheck run of a failing test, or a test this machine can not run (gt_skip) */
+enum status { PENDING, PASS, FAIL, SKIP };
 
 struct item {
     const struct pt_test *t;
@@ -687,6 +688,13 @@ static void judge(struct chapter *c, struct item *it, const char *dir)
     }
     fmt(xml, sizeof xml, "%s/check.xml", dir);
     int r = rp_check_result(xml, it->t->name, msg, sizeof msg);
+    char skip_path[4400], skip_reason[1024];
+    fmt(skip_path, sizeof skip_path, "%s/%s", dir, GT_SKIPPED_FILE);
+    if (r == 0 && read_file(skip_path, skip_reason, sizeof skip_reason, 0) > 0) {
+        it->status = SKIP;
+        fmt(it->reason, sizeof it->reason, "skipped: %s", skip_reason);
+        return;
+    }
     if (r < 0) {
         char out[600], path[4400];
         fmt(path, sizeof path, "%s/output", dir);
@@ -772,7 +780,7 @@ static void print_item(const struct item *it)
     printf("[%*d/%d] %-6s %s %s %s%s%s %3d/%-3d (%.1fs)\n", total_shown >= 100 ? 3 : 2, shown,
            total_shown, it->t->exercise, name, dots, on, word, off, it->score, it->max,
            it->seconds);
-    if (it->status == FAIL)
+    if (it->status == FAIL || (it->status == SKIP && it->kind == FUNCTIONAL))
         print_reason(it->reason);
     fflush(stdout);
 }

@@ -18,6 +18,8 @@
 
 /* File in the test directory that GT_TEST writes when a test body ran to its end. */
 #define GT_REACHED_END_FILE "reached-end"
+/* File in the test directory that gt_skip() writes, holding the reason. */
+#define GT_SKIPPED_FILE "skipped"
 /* valgrind XML reports of student programs: <test dir>/GT_VG_PREFIX<pid>.xml */
 #define GT_VG_PREFIX "vg-"
 
