@@ -22,49 +22,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "../lib/gt_env.h"
 #include "jobs.h"
 #include "points.h"
+#include "results.h"
 #include "report.h"
 #include "util.h"
 
-#define MAX_CHAPTER 5
 #define EXIT_CANNOT_RUN 2
-#define REASON_CAP 2048
 #define REASON_LINES 8
 #define REASON_LINE_LEN 160
 #define MEMCHECK_TIME_SCALE 10
 #define IPC_KEYS_PER_JOB GT_IPC_KEYS
 #define IPC_SLOT (1L << 18) /* keys reserved for one grader run: 4095 jobs of 64 keys */
 
-enum kind { FUNCTIONAL, MEMCHECK };
-/* SKIP: a memcheck run of a failing test, or a test this machine can not run (gt_skip) */
-enum status { PENDING, PASS, FAIL, SKIP };
-
-struct item {
-    const struct pt_test *t;
-    enum kind kind;
-    enum status status;
-    int score, max;
-    double seconds;
-    char reason[REASON_CAP];
-};
-
-struct chapter {
-    int number;
-    int available;
-    struct pt_chapter pts;
-    char tree[4096];      /* temporary tree of this chapter */
-    char build_err[1024]; /* the start of the compiler's complaint, if the build failed */
-    struct item *items;
-    size_t nitems;
-    int score, max, bonus;
-};
-
 static struct {
-    const char *root, *src, *filter, *json;
+    const char *root, *src, *filter, *json, *gradescope, *junit;
     int chapter; /* 0: all */
     int require_full, memcheck, jobs, keep, verbose, color, check_points;
 } opt = {.memcheck = 1};
@@ -87,7 +60,6 @@ static void run_items(struct chapter *c, enum kind kind);
 static void judge(struct chapter *c, struct item *it, const char *dir);
 static void print_item(const struct item *it);
 static void print_reason(const char *reason);
-static json_t *chapter_json(const struct chapter *c);
 static void cleanup(void);
 
 int main(int argc, char **argv)
@@ -212,23 +184,14 @@ int main(int argc, char **argv)
         printf(" (+%d bonus)", bonus);
     printf("\n");
 
-    if (opt.json) {
-        json_t *root = json_object();
-        json_t *arr = json_array();
-        for (int n = 1; n <= MAX_CHAPTER; n++)
-            if (!opt.chapter || opt.chapter == n)
-                json_array_append_new(arr, chapter_json(&chapters[n - 1]));
-        json_object_set_new(root, "source", json_string(opt.src));
-        json_object_set_new(root, "score", json_integer(score));
-        json_object_set_new(root, "max_score", json_integer(max));
-        json_object_set_new(root, "bonus", json_integer(bonus));
-        json_object_set_new(root, "chapters", arr);
-        if (json_dump_file(root, opt.json, JSON_INDENT(2)) != 0) {
-            fprintf(stderr, "grade: could not write %s\n", opt.json);
-            status = EXIT_CANNOT_RUN;
-        }
-        json_decref(root);
-    }
+    struct totals tot = {opt.src, score, max, bonus};
+    int selected[MAX_CHAPTER];
+    for (int n = 1; n <= MAX_CHAPTER; n++)
+        selected[n - 1] = !opt.chapter || opt.chapter == n;
+    if ((opt.json && results_json(opt.json, chapters, selected, &tot) != 0) ||
+        (opt.gradescope && results_gradescope(opt.gradescope, chapters, selected, &tot) != 0) ||
+        (opt.junit && results_junit(opt.junit, chapters, selected, &tot) != 0))
+        status = EXIT_CANNOT_RUN;
     if (status == 0 && opt.require_full && score < max)
         status = 1;
 out:
@@ -251,6 +214,8 @@ static void usage(FILE *to)
             "  --ch N           grade chapter N only\n"
             "  --test TEXT      only the tests whose name contains TEXT\n"
             "  --json FILE      also write the results as JSON to FILE\n"
+            "  --gradescope FILE  ... as Gradescope's results.json to FILE\n"
+            "  --junit FILE     ... as JUnit XML to FILE (GitHub Classroom, CI systems)\n"
             "  --require-full   exit 1 unless every test got full marks\n"
             "  --no-memcheck    skip the valgrind runs (their points leave the maximum)\n"
             "  -j, --jobs N     tests run at a time (default: the number of CPUs)\n"
@@ -273,6 +238,7 @@ static void parse_args(int argc, char **argv)
         {"jobs", required_argument, NULL, 'j'},    {"keep", no_argument, NULL, 'K'},
         {"check-points", no_argument, NULL, 'P'},  {"verbose", no_argument, NULL, 'v'},
         {"root", required_argument, NULL, 'R'},    {"help", no_argument, NULL, 'h'},
+        {"gradescope", required_argument, NULL, 'G'}, {"junit", required_argument, NULL, 'U'},
         {NULL, 0, NULL, 0}};
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     opt.jobs = ncpu > 0 ? (int)ncpu : 1;
@@ -291,6 +257,8 @@ static void parse_args(int argc, char **argv)
             break;
         case 't': opt.filter = *optarg ? optarg : NULL; break;
         case 'J': opt.json = optarg; break;
+        case 'G': opt.gradescope = optarg; break;
+        case 'U': opt.junit = optarg; break;
         case 'F': opt.require_full = 1; break;
         case 'M': opt.memcheck = 0; break;
         case 'j':
@@ -785,38 +753,6 @@ static void print_item(const struct item *it)
     fflush(stdout);
 }
 
-static json_t *chapter_json(const struct chapter *c)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "chapter", json_integer(c->number));
-    json_object_set_new(o, "available", json_boolean(c->available));
-    if (!c->available)
-        return o;
-    json_object_set_new(o, "title", json_string(c->pts.title));
-    json_object_set_new(o, "score", json_integer(c->score));
-    json_object_set_new(o, "max_score", json_integer(c->max));
-    json_object_set_new(o, "bonus", json_integer(c->bonus));
-    json_object_set_new(o, "build_failed", json_boolean(c->build_err[0] != 0));
-    json_t *tests = json_array();
-    for (size_t i = 0; i < c->nitems; i++) {
-        const struct item *it = &c->items[i];
-        json_t *t = json_object();
-        json_object_set_new(t, "exercise", json_string(it->t->exercise));
-        json_object_set_new(t, "name", json_string(it->t->name));
-        json_object_set_new(t, "kind", json_string(it->kind == MEMCHECK ? "memcheck" : "test"));
-        json_object_set_new(t, "bonus", json_boolean(it->t->bonus));
-        json_object_set_new(t, "status", json_string(it->status == PASS   ? "pass"
-                                                       : it->status == SKIP ? "skipped"
-                                                                            : "fail"));
-        json_object_set_new(t, "score", json_integer(it->score));
-        json_object_set_new(t, "max_score", json_integer(it->max));
-        json_object_set_new(t, "seconds", json_real(it->seconds));
-        json_object_set_new(t, "reason", json_string(it->reason));
-        json_array_append_new(tests, t);
-    }
-    json_object_set_new(o, "tests", tests);
-    return o;
-}
 
 static void cleanup(void)
 {

@@ -1,0 +1,172 @@
+/*
+ * results: grading results written for other tools (see results.h). JSON with jansson, JUnit
+ * XML with libxml2's writer, so every string is escaped by a library, not by hand.
+ */
+#include "results.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libxml/xmlwriter.h>
+
+static const char *status_word(enum status s)
+{
+    return s == PASS ? "pass" : s == SKIP ? "skipped" : "fail";
+}
+
+/* "rio_read_exact_eof [memcheck]": a test's name as shown to people. */
+static void display_name(const struct item *it, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s%s", it->t->name, it->kind == MEMCHECK ? " [memcheck]" : "");
+}
+
+static int dump(json_t *root, const char *path)
+{
+    int r = json_dump_file(root, path, JSON_INDENT(2));
+    json_decref(root);
+    if (r != 0)
+        fprintf(stderr, "grade: could not write %s\n", path);
+    return r == 0 ? 0 : -1;
+}
+
+static json_t *chapter_json(const struct chapter *c)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "chapter", json_integer(c->number));
+    json_object_set_new(o, "available", json_boolean(c->available));
+    if (!c->available)
+        return o;
+    json_object_set_new(o, "title", json_string(c->pts.title));
+    json_object_set_new(o, "score", json_integer(c->score));
+    json_object_set_new(o, "max_score", json_integer(c->max));
+    json_object_set_new(o, "bonus", json_integer(c->bonus));
+    json_object_set_new(o, "build_failed", json_boolean(c->build_err[0] != 0));
+    json_t *tests = json_array();
+    for (size_t i = 0; i < c->nitems; i++) {
+        const struct item *it = &c->items[i];
+        json_t *t = json_object();
+        json_object_set_new(t, "exercise", json_string(it->t->exercise));
+        json_object_set_new(t, "name", json_string(it->t->name));
+        json_object_set_new(t, "kind", json_string(it->kind == MEMCHECK ? "memcheck" : "test"));
+        json_object_set_new(t, "bonus", json_boolean(it->t->bonus));
+        json_object_set_new(t, "status", json_string(status_word(it->status)));
+        json_object_set_new(t, "score", json_integer(it->score));
+        json_object_set_new(t, "max_score", json_integer(it->max));
+        json_object_set_new(t, "seconds", json_real(it->seconds));
+        json_object_set_new(t, "reason", json_string(it->reason));
+        json_array_append_new(tests, t);
+    }
+    json_object_set_new(o, "tests", tests);
+    return o;
+}
+
+int results_json(const char *path, const struct chapter *chapters, const int *selected,
+                 const struct totals *t)
+{
+    json_t *root = json_object();
+    json_t *arr = json_array();
+    for (int i = 0; i < MAX_CHAPTER; i++)
+        if (selected[i])
+            json_array_append_new(arr, chapter_json(&chapters[i]));
+    json_object_set_new(root, "source", json_string(t->source));
+    json_object_set_new(root, "score", json_integer(t->score));
+    json_object_set_new(root, "max_score", json_integer(t->max));
+    json_object_set_new(root, "bonus", json_integer(t->bonus));
+    json_object_set_new(root, "chapters", arr);
+    return dump(root, path);
+}
+
+/* Gradescope's results.json: one entry per test (memcheck runs are tests of their own), the
+ * score including bonus points, and every reason as the test's output. */
+int results_gradescope(const char *path, const struct chapter *chapters, const int *selected,
+                       const struct totals *t)
+{
+    json_t *root = json_object();
+    json_t *tests = json_array();
+    for (int i = 0; i < MAX_CHAPTER; i++) {
+        const struct chapter *c = &chapters[i];
+        if (!selected[i] || !c->available)
+            continue;
+        for (size_t k = 0; k < c->nitems; k++) {
+            const struct item *it = &c->items[k];
+            char name[160], number[32];
+            display_name(it, name, sizeof name);
+            snprintf(number, sizeof number, "%s", it->t->exercise + 2); /* "1.1" */
+            json_t *o = json_object();
+            json_object_set_new(o, "name", json_string(name));
+            json_object_set_new(o, "number", json_string(number));
+            json_object_set_new(o, "score", json_integer(it->score));
+            json_object_set_new(o, "max_score", json_integer(it->t->bonus ? 0 : it->max));
+            json_object_set_new(o, "status", json_string(it->status == PASS ? "passed" : "failed"));
+            json_object_set_new(o, "output", json_string(it->reason));
+            json_object_set_new(o, "visibility", json_string("visible"));
+            json_array_append_new(tests, o);
+        }
+    }
+    json_object_set_new(root, "score", json_integer(t->score + t->bonus));
+    json_object_set_new(root, "visibility", json_string("visible"));
+    json_object_set_new(root, "stdout_visibility", json_string("visible"));
+    json_object_set_new(root, "tests", tests);
+    return dump(root, path);
+}
+
+/* JUnit XML: a testsuite per chapter, a testcase per test; a failed test carries its reason,
+ * a skipped one is <skipped/>. */
+int results_junit(const char *path, const struct chapter *chapters, const int *selected,
+                  const struct totals *t)
+{
+    (void)t;
+    xmlTextWriterPtr w = xmlNewTextWriterFilename(path, 0);
+    if (!w) {
+        fprintf(stderr, "grade: could not write %s\n", path);
+        return -1;
+    }
+    int bad = xmlTextWriterSetIndent(w, 1) < 0 ||
+              xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL) < 0 ||
+              xmlTextWriterStartElement(w, BAD_CAST "testsuites") < 0;
+    for (int i = 0; i < MAX_CHAPTER && !bad; i++) {
+        const struct chapter *c = &chapters[i];
+        if (!selected[i] || !c->available)
+            continue;
+        int failures = 0, skipped = 0;
+        for (size_t k = 0; k < c->nitems; k++) {
+            failures += c->items[k].status == FAIL;
+            skipped += c->items[k].status == SKIP;
+        }
+        char suite[32];
+        snprintf(suite, sizeof suite, "chapter%d", c->number);
+        bad |= xmlTextWriterStartElement(w, BAD_CAST "testsuite") < 0 ||
+               xmlTextWriterWriteAttribute(w, BAD_CAST "name", BAD_CAST suite) < 0 ||
+               xmlTextWriterWriteFormatAttribute(w, BAD_CAST "tests", "%zu", c->nitems) < 0 ||
+               xmlTextWriterWriteFormatAttribute(w, BAD_CAST "failures", "%d", failures) < 0 ||
+               xmlTextWriterWriteFormatAttribute(w, BAD_CAST "skipped", "%d", skipped) < 0;
+        for (size_t k = 0; k < c->nitems && !bad; k++) {
+            const struct item *it = &c->items[k];
+            char name[160], cls[64];
+            display_name(it, name, sizeof name);
+            snprintf(cls, sizeof cls, "%s.%s", suite, it->t->exercise);
+            bad |= xmlTextWriterStartElement(w, BAD_CAST "testcase") < 0 ||
+                   xmlTextWriterWriteAttribute(w, BAD_CAST "classname", BAD_CAST cls) < 0 ||
+                   xmlTextWriterWriteAttribute(w, BAD_CAST "name", BAD_CAST name) < 0 ||
+                   xmlTextWriterWriteFormatAttribute(w, BAD_CAST "time", "%.3f", it->seconds) < 0;
+            if (it->status == FAIL)
+                bad |= xmlTextWriterStartElement(w, BAD_CAST "failure") < 0 ||
+                       xmlTextWriterWriteFormatAttribute(w, BAD_CAST "message", "0/%d points",
+                                                         it->max) < 0 ||
+                       xmlTextWriterWriteString(w, BAD_CAST it->reason) < 0 ||
+                       xmlTextWriterEndElement(w) < 0;
+            else if (it->status == SKIP)
+                bad |= xmlTextWriterStartElement(w, BAD_CAST "skipped") < 0 ||
+                       xmlTextWriterWriteAttribute(w, BAD_CAST "message", BAD_CAST it->reason) < 0 ||
+                       xmlTextWriterEndElement(w) < 0;
+            bad |= xmlTextWriterEndElement(w) < 0;
+        }
+        bad |= xmlTextWriterEndElement(w) < 0;
+    }
+    bad |= xmlTextWriterEndDocument(w) < 0;
+    xmlFreeTextWriter(w);
+    if (bad)
+        fprintf(stderr, "grade: could not write %s\n", path);
+    return bad ? -1 : 0;
+}

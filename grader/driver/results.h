@@ -1,0 +1,53 @@
+/*
+ * results: what grading found, chapter by chapter and test by test, and the files it can be
+ * written to for other tools: JSON, Gradescope's results.json, JUnit XML.
+ */
+#ifndef SVRLAB_RESULTS_H
+#define SVRLAB_RESULTS_H
+
+#include <stddef.h>
+
+#include "points.h"
+
+#define MAX_CHAPTER 5
+#define REASON_CAP 2048
+
+enum kind { FUNCTIONAL, MEMCHECK };
+/* SKIP: a memcheck run of a failing test, or a test this machine can not run (gt_skip) */
+enum status { PENDING, PASS, FAIL, SKIP };
+
+struct item {
+    const struct pt_test *t;
+    enum kind kind;
+    enum status status;
+    int score, max;
+    double seconds;
+    char reason[REASON_CAP];
+};
+
+struct chapter {
+    int number;
+    int available;
+    struct pt_chapter pts;
+    char tree[4096];      /* temporary tree of this chapter */
+    char build_err[1024]; /* the start of the compiler's complaint, if the build failed */
+    struct item *items;
+    size_t nitems;
+    int score, max, bonus;
+};
+
+struct totals {
+    const char *source; /* the graded tree */
+    int score, max, bonus;
+};
+
+/* Write the results of chapters[0..MAX_CHAPTER) (only those with `selected` set are listed) to
+ * path. Each returns 0, or -1 after printing why on stderr. */
+int results_json(const char *path, const struct chapter *chapters, const int *selected,
+                 const struct totals *t);
+int results_gradescope(const char *path, const struct chapter *chapters, const int *selected,
+                       const struct totals *t);
+int results_junit(const char *path, const struct chapter *chapters, const int *selected,
+                  const struct totals *t);
+
+#endif
