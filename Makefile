@@ -30,7 +30,7 @@ grader-ready:
 	@$(ENSURE_DEPS)
 	@$(SUBMAKE) driver
 
-.PHONY: grader-ready all deps grade solutions test bench clean asan help starters driver programs common-tests
+.PHONY: grader-ready all deps grade status hint watch solutions test bench clean asan help starters driver programs common-tests
 all:
 	@$(ENSURE_DEPS)
 	@$(SUBMAKE) driver programs common-tests
@@ -88,8 +88,18 @@ $(B)/common/test_common: $(B)/common/test_common.o $(COMMON_OBJS)
 # ---- grading and testing -----------------------------------------------------------------
 GRADE_ARGS := $(if $(CH),--ch $(CH)) $(if $(T),--test $(T)) $(if $(SRC),--src $(SRC))
 
+# `make grade` keeps its results in build/last-grade.json for `make status`.
 grade:
-	@grader/grade $(GRADE_ARGS)
+	@grader/grade $(GRADE_ARGS) --json $(B)/last-grade.json
+
+status:
+	@grader/status
+
+hint:
+	@grader/hint $(EX)
+
+watch:
+	@grader/watch $(CH) $(if $(T),--test $(T))
 
 solutions:
 	@grader/grade --src solutions --require-full $(if $(CH),--ch $(CH)) $(if $(T),--test $(T))
@@ -120,6 +130,9 @@ help:
 	@echo "  make grade CH=3         grade chapter 3 only"
 	@echo "  make grade CH=3 T=name  only the tests whose name contains 'name'"
 	@echo "  make grade SRC=DIR      grade the chapters found in DIR (DIR/chapterN/)"
+	@echo "  make status             your progress per chapter and exercise, from the last grading"
+	@echo "  make hint EX=1.2        the hints of exercise 1.2, from its chapter guide"
+	@echo "  make watch CH=1         re-grade chapter 1 whenever you save one of its files"
 	@echo "  make solutions          grade the reference solutions (must get full marks)"
 	@echo "  make                    build everything into build/"
 	@echo "  make test               the project's own test suite (ends with 'N passed, M failed')"
