@@ -18,7 +18,7 @@ SUBMAKE := $(MAKE) --no-print-directory $(if $(filter 1,$(V)),,-s)
 # `make deps DEB_PKGS_EXTRA="$(BENCH_DEB_PKGS)"` when gnuplot is missing, so a plain `make deps`
 # never installs it.
 # DEPS_OK runs in a subshell, ( ), so that the loop's `exit 1` ends the check, not the recipe.
-DEB_PKGS := gcc make pkg-config libevent-dev check libjansson-dev libxml2-dev valgrind jq
+DEB_PKGS := gcc make pkg-config libevent-dev check libjansson-dev libxml2-dev valgrind jq zip unzip
 DEB_PKGS_EXTRA ?=
 BENCH_DEB_PKGS := gnuplot-nox
 PC_MODULES := libevent check jansson libxml-2.0

@@ -222,6 +222,8 @@ static void usage(FILE *to)
             "  --keep           keep the temporary build and test directories\n"
             "  --check-points   only check that the points data and the tests agree\n"
             "  -v, --verbose    show the full reason of every failure\n"
+            "  --batch DIR      grade every submission in DIR into a CSV gradebook (see\n"
+            "                   grader/batch --help)\n"
             "  -h, --help       this text\n"
             "\n"
             "Exit status: 0 when grading ran (whatever the score), 1 with --require-full below\n"
@@ -395,13 +397,30 @@ static int prepare_chapter(struct chapter *c)
     return 0;
 }
 
+/* out = s with every `from` replaced by `to`, cut to cap. */
+static void replace_all(const char *s, const char *from, const char *to, char *out, size_t cap)
+{
+    size_t used = 0, flen = strlen(from), tlen = strlen(to);
+    while (*s && used + 1 < cap) {
+        if (strncmp(s, from, flen) == 0 && used + tlen < cap) {
+            memcpy(out + used, to, tlen);
+            used += tlen;
+            s += flen;
+        } else {
+            out[used++] = *s++;
+        }
+    }
+    out[used] = 0;
+}
+
 static int build_chapter(struct chapter *c)
 {
     char mkf[4400], ch[16], src[4400], out[4400], tests[4400], log[4400];
     fmt(mkf, sizeof mkf, "%s/grader/build.mk", c->tree);
     fmt(ch, sizeof ch, "CH=%d", c->number);
     fmt(log, sizeof log, "%s/build-ref.log", c->tree);
-    char *ref[] = {"make", "-s", "-j2", "--no-print-directory", "-f", mkf, ch,
+    /* say=@true: only the compiler's own words go to the log */
+    char *ref[] = {"make", "-s", "-j2", "--no-print-directory", "say=@true", "-f", mkf, ch,
                    fmt(src, sizeof src, "SRC=%s/ref", c->tree),
                    fmt(out, sizeof out, "OUT=%s/out/ref", c->tree), "progs", NULL};
     if (run_cmd(ref, log) != 0) {
@@ -412,13 +431,18 @@ static int build_chapter(struct chapter *c)
         return -1;
     }
     fmt(log, sizeof log, "%s/build.log", c->tree);
-    char *stu[] = {"make", "-s", "-k", "-j2", "--no-print-directory", "-f", mkf, ch,
+    char *stu[] = {"make", "-s", "-k", "-j2", "--no-print-directory", "say=@true", "-f", mkf, ch,
                    fmt(src, sizeof src, "SRC=%s/student", c->tree),
                    fmt(out, sizeof out, "OUT=%s/out/student", c->tree),
                    fmt(tests, sizeof tests, "TESTS=%s/grader/tests/chapter%d", c->tree, c->number),
                    "progs", "runner", NULL};
     if (run_cmd(stu, log) != 0) {
-        read_file(log, c->build_err, sizeof c->build_err, 0);
+        char raw[sizeof c->build_err], from[4400], to[32];
+        read_file(log, raw, sizeof raw, 0);
+        /* name the student's files as the student knows them */
+        fmt(from, sizeof from, "%s/student/", c->tree);
+        fmt(to, sizeof to, "chapter%d/", c->number);
+        replace_all(raw, from, to, c->build_err, sizeof c->build_err);
         printf("  build: FAILED; the compiler says:\n");
         print_reason(c->build_err);
     }
