@@ -30,7 +30,7 @@ grader-ready:
 	@$(ENSURE_DEPS)
 	@$(SUBMAKE) driver
 
-.PHONY: grader-ready all deps grade status hint watch solutions test bench clean asan help starters driver programs common-tests
+.PHONY: grader-ready all deps grade status hint watch gradescope solutions test bench clean asan help starters driver programs common-tests
 all:
 	@$(ENSURE_DEPS)
 	@$(SUBMAKE) driver programs common-tests
@@ -121,6 +121,15 @@ asan:
 	@$(ENSURE_DEPS)
 	@sh grader/selftest/asan
 
+# Gradescope's autograder zip: the committed tree (git archive HEAD) with setup.sh and
+# run_autograder at its top (grader/gradescope/).
+gradescope:
+	@mkdir -p $(B)/gradescope
+	@rm -f $(B)/gradescope/autograder.zip
+	@git archive --format=zip -o $(B)/gradescope/autograder.zip HEAD
+	@cd grader/gradescope && zip -q ../../$(B)/gradescope/autograder.zip setup.sh run_autograder
+	@echo "gradescope: wrote $(B)/gradescope/autograder.zip (the committed tree, HEAD)"
+
 clean:
 	rm -rf $(B)
 
@@ -142,6 +151,7 @@ help:
 	@echo "  make bench CH=1         the benchmarks of chapter 1 only"
 	@echo "  make starters           regenerate chapterN/ from solutions/chapterN/"
 	@echo "  make deps               install the Debian packages svrlab needs"
+	@echo "  make gradescope         the Gradescope autograder zip, in build/gradescope/"
 	@echo "  make clean              remove build/"
 	@echo "  V=1                     show the commands"
 	@echo "The grader is also a program: grader/grade --help"
