@@ -21,6 +21,7 @@ SUBMAKE := $(MAKE) --no-print-directory $(if $(filter 1,$(V)),,-s)
 DEB_PKGS := gcc make pkg-config libevent-dev check libjansson-dev libxml2-dev valgrind jq zip unzip
 DEB_PKGS_EXTRA ?=
 BENCH_DEB_PKGS := gnuplot-nox
+PROFILE_DEB_PKGS := google-perftools libgoogle-perftools-dev graphviz
 PC_MODULES := libevent check jansson libxml-2.0
 TOOLS := cc pkg-config valgrind jq
 DEPS_OK := ( for t in $(TOOLS); do command -v $$t || exit 1; done; pkg-config --exists $(PC_MODULES) ) >/dev/null 2>&1
@@ -30,7 +31,7 @@ grader-ready:
 	@$(ENSURE_DEPS)
 	@$(SUBMAKE) driver
 
-.PHONY: grader-ready all deps grade status hint watch gradescope solutions test bench clean asan help starters driver programs common-tests
+.PHONY: grader-ready all deps grade status hint watch gradescope solutions test bench profile clean asan help starters driver programs common-tests
 all:
 	@$(ENSURE_DEPS)
 	@$(SUBMAKE) driver programs common-tests
@@ -117,6 +118,16 @@ bench:
 	@$(SUBMAKE) all
 	@sh bench/run $(CH)
 
+# The CPU profile of chapter 3's echosvr_v2 under load (tutorial section 3.5): gperftools and
+# graphviz are installed the first time, the report and call graph go to build/profile/.
+# VARIANT=copy4k or tutorial profiles another read callback; SIZE sets the message size.
+PROFILE_TOOLS_OK := command -v google-pprof >/dev/null 2>&1 && command -v dot >/dev/null 2>&1 && \
+    ldconfig -p 2>/dev/null | grep -q 'libprofiler\.so\.0 '
+profile:
+	@{ $(DEPS_OK) && $(PROFILE_TOOLS_OK); } || $(SUBMAKE) deps DEB_PKGS_EXTRA="$(PROFILE_DEB_PKGS)"
+	@$(SUBMAKE) -f grader/build.mk CH=3 SRC=solutions/chapter3 OUT=$(B)/solutions/chapter3 progs
+	@PROFILE_VARIANT=$(VARIANT) PROFILE_SIZE=$(SIZE) sh bench/profile.sh
+
 asan:
 	@$(ENSURE_DEPS)
 	@sh grader/selftest/asan
@@ -149,6 +160,8 @@ help:
 	@echo "  make bench              benchmarks of the reference programs: CSV and PNG plots in"
 	@echo "                          bench/results/ (installs gnuplot-nox if needed)"
 	@echo "  make bench CH=1         the benchmarks of chapter 1 only"
+	@echo "  make profile            echosvr_v2 under load with the gperftools CPU profiler: a"
+	@echo "                          report and a call graph in build/profile/ (installs them)"
 	@echo "  make starters           regenerate chapterN/ from solutions/chapterN/"
 	@echo "  make deps               install the Debian packages svrlab needs"
 	@echo "  make gradescope         the Gradescope autograder zip, in build/gradescope/"
