@@ -38,7 +38,7 @@
 #define IPC_SLOT (1L << 18) /* keys reserved for one grader run: 4095 jobs of 64 keys */
 
 static struct {
-    const char *root, *src, *filter, *json, *gradescope, *junit;
+    const char *root, *src, *filter, *json, *gradescope, *junit, *extra;
     int chapter; /* 0: all */
     int require_full, memcheck, jobs, keep, verbose, color, check_points;
 } opt = {.memcheck = 1};
@@ -114,6 +114,13 @@ int main(int argc, char **argv)
             goto out;
         }
         c->available = 1;
+        char extra[4200];
+        fmt(extra, sizeof extra, "%s/chapter%d/points", opt.extra ? opt.extra : "", n);
+        if (opt.extra && is_regular(extra) && pt_load_extra(extra, &c->pts, err, sizeof err) != 0) {
+            fprintf(stderr, "grade: %s\n", err);
+            status = EXIT_CANNOT_RUN;
+            goto out;
+        }
         for (size_t i = 0; i < c->pts.ntests; i++) {
             const struct pt_test *t = &c->pts.tests[i];
             if (opt.filter && !strstr(t->name, opt.filter))
@@ -225,6 +232,9 @@ static void usage(FILE *to)
             "  --json FILE      also write the results as JSON to FILE\n"
             "  --gradescope FILE  ... as Gradescope's results.json to FILE\n"
             "  --junit FILE     ... as JUnit XML to FILE (GitHub Classroom, CI systems)\n"
+            "  --extra-tests DIR  add an instructor's hidden tests: DIR/chapterN/*.c (Check tests\n"
+            "                   written with grader/lib/gt.h) and DIR/chapterN/points (lines of\n"
+            "                   grader/chapters/chapterN.points); hidden in --gradescope output\n"
             "  --require-full   exit 1 unless every test got full marks\n"
             "  --no-memcheck    skip the valgrind runs (their points leave the maximum)\n"
             "  -j, --jobs N     tests run at a time (default: the number of CPUs)\n"
@@ -250,6 +260,7 @@ static void parse_args(int argc, char **argv)
         {"check-points", no_argument, NULL, 'P'},  {"verbose", no_argument, NULL, 'v'},
         {"root", required_argument, NULL, 'R'},    {"help", no_argument, NULL, 'h'},
         {"gradescope", required_argument, NULL, 'G'}, {"junit", required_argument, NULL, 'U'},
+        {"extra-tests", required_argument, NULL, 'X'},
         {NULL, 0, NULL, 0}};
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     opt.jobs = ncpu > 0 ? (int)ncpu : 1;
@@ -270,6 +281,7 @@ static void parse_args(int argc, char **argv)
         case 'J': opt.json = optarg; break;
         case 'G': opt.gradescope = optarg; break;
         case 'U': opt.junit = optarg; break;
+        case 'X': opt.extra = optarg; break;
         case 'F': opt.require_full = 1; break;
         case 'M': opt.memcheck = 0; break;
         case 'j':
@@ -306,6 +318,13 @@ static void parse_args(int argc, char **argv)
     opt.root = root;
     if (!opt.src)
         opt.src = root;
+    static char extra[4096];
+    if (opt.extra && (!realpath(opt.extra, extra) || !is_dir(extra))) {
+        fprintf(stderr, "grade: --extra-tests %s: not a directory\n", opt.extra);
+        exit(EXIT_CANNOT_RUN);
+    }
+    if (opt.extra)
+        opt.extra = extra;
     if (!realpath(opt.src, src) || !is_dir(src)) {
         fprintf(stderr, "grade: --src %s: not a directory\n", opt.src);
         exit(EXIT_CANNOT_RUN);
@@ -375,6 +394,15 @@ static int prepare_chapter(struct chapter *c)
                    fmt(q, sizeof q, "%s/ref", c->tree)) != 0 ||
               copy(fmt(p, sizeof p, "%s/solutions/chapter%d", r, n),
                    fmt(q, sizeof q, "%s/student", c->tree)) != 0;
+    if (!bad && opt.extra) {
+        /* an instructor's hidden tests join the chapter's own, under names of their own */
+        char *cp[] = {"sh", "-c",
+                      "for f in \"$1\"/*.c; do [ ! -f \"$f\" ] || "
+                      "cp \"$f\" \"$2/extra_$(basename \"$f\")\" || exit 1; done",
+                      "sh", fmt(p, sizeof p, "%s/chapter%d", opt.extra, n),
+                      fmt(q, sizeof q, "%s/grader/tests/chapter%d", c->tree, n), NULL};
+        bad = run_cmd(cp, NULL) != 0;
+    }
     if (bad) {
         fprintf(stderr, "grade: could not copy the grader's files into %s\n", c->tree);
         return -1;

@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-int pt_load(const char *path, struct pt_chapter *ch, char *err, size_t errcap)
+/* Read the lines of path into ch. extra: an instructor's file of hidden tests, appended to a
+ * chapter already loaded, without the 'chapter N title' line. */
+static int read_points(const char *path, struct pt_chapter *ch, int extra, char *err,
+                       size_t errcap)
 {
-    memset(ch, 0, sizeof *ch);
     FILE *f = fopen(path, "r");
     if (!f) {
         int e = errno;
@@ -22,14 +24,14 @@ int pt_load(const char *path, struct pt_chapter *ch, char *err, size_t errcap)
     }
     char line[512];
     int lineno = 0;
-    size_t cap = 0;
+    size_t cap = ch->ntests;
     while (fgets(line, sizeof line, f)) {
         lineno++;
         line[strcspn(line, "\r\n")] = 0;
         char *p = line + strspn(line, " \t");
         if (*p == '#' || *p == 0)
             continue;
-        if (ch->number == 0) {
+        if (ch->number == 0 && !extra) {
             int used = 0;
             if (sscanf(p, "chapter %d %n", &ch->number, &used) != 1 || ch->number <= 0) {
                 snprintf(err, errcap, "%s:%d: expected 'chapter N title'", path, lineno);
@@ -39,8 +41,8 @@ int pt_load(const char *path, struct pt_chapter *ch, char *err, size_t errcap)
             continue;
         }
         struct pt_test t = {0};
-        char ex[32], name[128], extra[2];
-        if (sscanf(p, "%31s %127s %d %d %1s", ex, name, &t.points, &t.memcheck, extra) != 4 ||
+        char ex[32], name[128], rest[2];
+        if (sscanf(p, "%31s %127s %d %d %1s", ex, name, &t.points, &t.memcheck, rest) != 4 ||
             strncmp(ex, "ex", 2) != 0 || t.points < 0 || t.memcheck < 0 ||
             strlen(name) >= sizeof t.name) {
             snprintf(err, errcap, "%s:%d: expected 'exercise test points memcheck-points'", path,
@@ -56,6 +58,7 @@ int pt_load(const char *path, struct pt_chapter *ch, char *err, size_t errcap)
             snprintf(err, errcap, "%s:%d: exercise id too long", path, lineno);
             goto bad;
         }
+        t.hidden = extra;
         memcpy(t.exercise, ex, exlen + 1);
         memcpy(t.name, name, strlen(name) + 1);
         for (size_t i = 0; i < ch->ntests; i++)
@@ -85,6 +88,17 @@ bad:
     pt_free(ch);
     errno = EINVAL;
     return -1;
+}
+
+int pt_load(const char *path, struct pt_chapter *ch, char *err, size_t errcap)
+{
+    memset(ch, 0, sizeof *ch);
+    return read_points(path, ch, 0, err, errcap);
+}
+
+int pt_load_extra(const char *path, struct pt_chapter *ch, char *err, size_t errcap)
+{
+    return read_points(path, ch, 1, err, errcap);
 }
 
 void pt_free(struct pt_chapter *ch)

@@ -19,6 +19,7 @@ struct pt_test {
     int points;         /* for the functional test */
     int memcheck;       /* for "memory clean" (0: no memcheck run) */
     int bonus;          /* 1 if the exercise is optional (*) */
+    int hidden;         /* 1 for an instructor's extra test (--extra-tests): hidden from students */
 };
 
 struct pt_chapter {
@@ -31,6 +32,10 @@ struct pt_chapter {
 /* Read `path`. Returns 0; or -1 with a one-line description of what is wrong in err
  * (errno ENOENT when the file does not exist: the chapter is not available yet). */
 int pt_load(const char *path, struct pt_chapter *ch, char *err, size_t errcap);
+
+/* Append an instructor's extra tests (--extra-tests DIR: DIR/chapterN/points, the same lines
+ * without the 'chapter' line) to a loaded chapter; they are marked hidden. Same returns. */
+int pt_load_extra(const char *path, struct pt_chapter *ch, char *err, size_t errcap);
 
 void pt_free(struct pt_chapter *ch);
 

@@ -50,6 +50,7 @@ static json_t *chapter_json(const struct chapter *c)
         json_object_set_new(t, "name", json_string(it->t->name));
         json_object_set_new(t, "kind", json_string(it->kind == MEMCHECK ? "memcheck" : "test"));
         json_object_set_new(t, "bonus", json_boolean(it->t->bonus));
+        json_object_set_new(t, "hidden", json_boolean(it->t->hidden));
         json_object_set_new(t, "status", json_string(status_word(it->status)));
         json_object_set_new(t, "score", json_integer(it->score));
         json_object_set_new(t, "max_score", json_integer(it->max));
@@ -100,7 +101,8 @@ int results_gradescope(const char *path, const struct chapter *chapters, const i
             json_object_set_new(o, "max_score", json_integer(it->t->bonus ? 0 : it->max));
             json_object_set_new(o, "status", json_string(it->status == PASS ? "passed" : "failed"));
             json_object_set_new(o, "output", json_string(it->reason));
-            json_object_set_new(o, "visibility", json_string("visible"));
+            json_object_set_new(o, "visibility",
+                                json_string(it->t->hidden ? "hidden" : "visible"));
             json_array_append_new(tests, o);
         }
     }
