@@ -2,157 +2,62 @@
  * echosvr_v1: an echo server on libevent: a listener and one bufferevent per client (ex3.2).
  *
  * libevent runs the loop: an evconnlistener accepts, each connection gets a bufferevent,
- * which reads into its input buffer and writes out its output buffer by itself; our read
- * callback only moves the input to the output (no copy: evbuffer_add_buffer hands over the
- * memory). A client that sends without reading stops being read once OUT_HIGH bytes of its
- * echo wait (back-pressure), so it costs the server OUT_HIGH, not what it sends. Running out
- * of descriptors rests the listener for a moment instead of spinning on accept. SIGINT or
- * SIGTERM ends the loop; every connection, event and the base are freed, exit status 0.
+ * which reads into its input buffer and writes out its output buffer by itself, and calls us
+ * back. That part is given, shared with echosvr_v2, in evserver.c; this file is the echo
+ * itself: what the three bufferevent callbacks do. The read callback only moves the input to
+ * the output (no copy: evbuffer_add_buffer hands over the memory). A client that sends without
+ * reading stops being read once OUT_HIGH bytes of its echo wait (back-pressure), so it costs
+ * the server OUT_HIGH, not what it sends. SIGINT or SIGTERM ends the loop; every connection,
+ * event and the base are freed, exit status 0.
  */
-#include "args.h"
+#include "evserver.h"
 #include "log.h"
-#include "net.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <event2/util.h>
 
 #include <errno.h>
-#include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
-#define BACKLOG 1024               /* the kernel caps it at net.core.somaxconn */
-#define ACCEPT_PAUSE_MS 100        /* how long the listener rests when accept runs out of fds */
-#define OUT_HIGH (256 * 1024)      /* echo bytes waiting for a client before we stop reading it */
-#define OUT_LOW (64 * 1024)        /* ... and resume once it has read its echo down to this */
-#define READ_HIGH OUT_HIGH         /* libevent stops reading when this much input waits */
-#define READ_SIZE_DEFAULT OUT_HIGH /* -R: bytes read per wake-up, see read_more() */
-#define LIBEVENT_READ_MAX 4096     /* the most libevent 2.1 reads at once (EVBUFFER_MAX_READ) */
+#define OUT_HIGH (256 * 1024) /* echo bytes waiting for a client before we stop reading it */
+#define OUT_LOW (64 * 1024)   /* ... and resume once it has read its echo down to this */
 
-struct server;
-
-/* One client: its bufferevent, and its place in the list of open connections. */
+/* One client: evserver allocates it (zeroed) with the connection and frees it at the close. */
 struct conn {
-    struct bufferevent *bev;
-    struct server *srv;
-    struct conn *prev;
-    struct conn *next;
-    int paused;  /* reading stopped: the output holds OUT_HIGH bytes or more */
-    int closing; /* the client sent end of file: close once the output is empty */
-};
-
-struct server {
-    struct event_base *base;
-    struct evconnlistener *listener;
-    struct event *rest; /* re-enables the listener after it ran out of descriptors */
-    struct event *sigint;
-    struct event *sigterm;
-    struct conn *conns; /* every open connection, so that a shutdown can free them */
-    size_t read_size;   /* -R */
-    int told_full;      /* the current descriptor shortage was logged already */
-    int status;         /* the exit status */
-};
-
-struct options {
-    const char *addr;
-    int port;
-    size_t read_size;
+    struct bufferevent *bev; /* its socket, with the input and output buffers */
+    int paused;              /* reading stopped: the output holds OUT_HIGH bytes or more */
+    int closing;             /* the client sent end of file: close once the output is empty */
 };
 
 static void usage(FILE *out);
-static void parse_options(int argc, char **argv, struct options *opt);
-static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *sa,
-                      int socklen, void *ctx);
-static void accept_error_cb(struct evconnlistener *listener, void *ctx);
-static void rest_over_cb(evutil_socket_t fd, short what, void *ctx);
-static void signal_cb(evutil_socket_t sig, short what, void *ctx);
-static void echo_read_cb(struct bufferevent *bev, void *ctx);
-static void echo_write_cb(struct bufferevent *bev, void *ctx);
-static void echo_event_cb(struct bufferevent *bev, short what, void *ctx);
-static void read_more(struct conn *c);
-static void read_into(evutil_socket_t fd, struct evbuffer *in, struct evbuffer_iovec *vec, int nvec,
-                      size_t want);
+static int conn_opened(struct conn *c, struct bufferevent *bev, void *app);
 static int echo_input(struct conn *c);
 static int echo_output_drained(struct conn *c);
 static int echo_conn_event(struct conn *c, short what);
-static void conn_close(struct conn *c);
 
 int main(int argc, char **argv)
 {
-    struct options opt;
-    struct server srv = {.status = 1};
-    struct net_listener nl = {.fd = -1};
-    int port = 0;
+    /* evserver calls these from the bufferevent's read, write and event callbacks, and closes
+     * the connection when one of them says so (1, or -1 with errno: logged). */
+    static const struct evserver_config config = {
+        .out_high = OUT_HIGH,
+        .usage = usage,
+        .conn_size = sizeof(struct conn),
+        .opened = conn_opened,
+        .input = {echo_input, "echo_input"},
+        .drained = {echo_output_drained, "echo_output_drained"},
+        .event = {echo_conn_event, "echo_conn_event"},
+    };
 
     log_init(argv[0]);
-    parse_options(argc, argv, &opt);
-    srv.read_size = opt.read_size;
-
-    /* bufferevents write with writev(), which raises SIGPIPE when the client has gone; we
-     * want EPIPE, reported to the event callback, instead of dying. */
-    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
-        log_sys("signal(SIGPIPE, SIG_IGN)");
-        return 1;
-    }
-    srv.base = event_base_new();
-    if (srv.base == NULL) {
-        log_msg("event_base_new failed");
-        return 1;
-    }
-    /* Our own socket (common/net.c: SO_REUSEADDR, non-blocking, the port bound with -p 0),
-     * handed to libevent already listening (backlog 0 says so). */
-    if (net_listener_open(&nl, opt.addr, opt.port, BACKLOG, &port) == -1)
-        goto out;
-    srv.listener = evconnlistener_new(srv.base, accept_cb, &srv,
-                                      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, nl.fd);
-    if (srv.listener == NULL) {
-        log_msg("evconnlistener_new(fd=%d) failed", nl.fd);
-        net_listener_close(&nl);
-        goto out;
-    }
-    evconnlistener_set_error_cb(srv.listener, accept_error_cb);
-    srv.rest = evtimer_new(srv.base, rest_over_cb, &srv);
-    srv.sigint = evsignal_new(srv.base, SIGINT, signal_cb, &srv);
-    srv.sigterm = evsignal_new(srv.base, SIGTERM, signal_cb, &srv);
-    if (srv.rest == NULL || srv.sigint == NULL || srv.sigterm == NULL) {
-        log_msg("evtimer_new or evsignal_new failed");
-        goto out;
-    }
-    if (event_add(srv.sigint, NULL) == -1 || event_add(srv.sigterm, NULL) == -1) {
-        log_msg("event_add(SIGINT or SIGTERM event) failed");
-        goto out;
-    }
-
-    net_announce_listening(port);
-    srv.status = 0;
-    if (event_base_dispatch(srv.base) == -1) {
-        log_msg("event_base_dispatch failed");
-        srv.status = 1;
-    }
-
-out:
-    /* The reverse of the set-up: connections first (their bufferevents belong to the base). */
-    while (srv.conns != NULL)
-        conn_close(srv.conns);
-    if (srv.sigterm != NULL)
-        event_free(srv.sigterm);
-    if (srv.sigint != NULL)
-        event_free(srv.sigint);
-    if (srv.rest != NULL)
-        event_free(srv.rest);
-    if (srv.listener != NULL)
-        evconnlistener_free(srv.listener); /* closes the listening socket */
-    event_base_free(srv.base);
-    /* libevent's own global state, so that valgrind sees nothing left at exit. */
-    libevent_global_shutdown();
-    return srv.status;
+    struct evserver *srv = evserver_new(argc, argv, &config);
+    if (srv == NULL)
+        return 1; /* it said why */
+    int status = evserver_run(srv);
+    evserver_free(srv);
+    return status;
 }
 
 static void usage(FILE *out)
@@ -165,242 +70,17 @@ static void usage(FILE *out)
             "not read from while %d KiB of its echo wait to be sent.\n"
             "Prints \"listening on port N\" once it accepts connections; SIGINT or SIGTERM\n"
             "closes every connection and stops it with exit status 0.\n"
-            "\n" ARGS_LISTEN_HELP
-            "  -R, --read-size BYTES  most bytes read from a client per wake-up, 1 to %d\n"
-            "                   (default %d); libevent 2.1 reads 4096 at most by itself,\n"
-            "                   and -R 4096 leaves it at that\n",
-            log_progname(), OUT_HIGH / 1024, OUT_HIGH, READ_SIZE_DEFAULT);
+            "\n",
+            log_progname(), OUT_HIGH / 1024);
+    evserver_usage_options(out, OUT_HIGH);
 }
 
-static void parse_options(int argc, char **argv, struct options *opt)
+/* A new client, set up by evserver: keep its bufferevent. */
+static int conn_opened(struct conn *c, struct bufferevent *bev, void *app)
 {
-    static const struct option longopts[] = {
-        {"addr", required_argument, NULL, 'a'},
-        {"port", required_argument, NULL, 'p'},
-        {"read-size", required_argument, NULL, 'R'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
-
-    *opt = (struct options){.addr = ARGS_DEFAULT_ADDR, .port = -1, .read_size = READ_SIZE_DEFAULT};
-    opterr = 0; /* our own one-line message instead of getopt's */
-    while ((c = getopt_long(argc, argv, "a:p:R:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'a': opt->addr = args_ipv4(optarg); break;
-        case 'p': opt->port = args_port(optarg); break;
-        case 'R': opt->read_size = (size_t)args_number("-R", optarg, 1, OUT_HIGH); break;
-        case 'h': usage(stdout); exit(0);
-        default: args_bad_option(argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        args_bad_option(argv[optind]);
-    if (opt->port == -1)
-        args_usage_error("-p PORT is required; 0 picks a free port");
-}
-
-/* A new client: give it a bufferevent with our callbacks and limits, and list it. */
-static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *sa,
-                      int socklen, void *ctx)
-{
-    struct server *srv = ctx;
-    (void)listener;
-    (void)sa;
-    (void)socklen;
-
-    srv->told_full = 0; /* a shortage, if there was one, is over: the next one is news */
-    /* An echo of a large message leaves in several writes; with Nagle's algorithm each one
-     * after the first would wait for an ACK that the client delays. Only speed is at stake if
-     * this fails (logged), so the client is served anyway. */
-    (void)net_set_nodelay(fd);
-
-    struct conn *c = calloc(1, sizeof *c);
-    if (c == NULL) {
-        log_sys("calloc(connection fd=%d); dropping this client", (int)fd);
-        close(fd);
-        return;
-    }
-    c->srv = srv;
-    c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (c->bev == NULL) {
-        log_msg("bufferevent_socket_new(fd=%d) failed; dropping this client", (int)fd);
-        close(fd);
-        free(c);
-        return;
-    }
-    bufferevent_setcb(c->bev, echo_read_cb, echo_write_cb, echo_event_cb, c);
-    /* Defence in depth: even if the read callback left input behind, libevent stops reading
-     * once READ_HIGH bytes wait. */
-    bufferevent_setwatermark(c->bev, EV_READ, 0, READ_HIGH);
-    /* Where libevent honours it (below 4096 bytes in 2.1, everywhere in 2.2), this is the most
-     * one read takes; read_more() does the rest in 2.1. */
-    bufferevent_set_max_single_read(c->bev, srv->read_size);
-    if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) == -1) {
-        log_msg("bufferevent_enable(fd=%d) failed; dropping this client", (int)fd);
-        bufferevent_free(c->bev); /* closes fd */
-        free(c);
-        return;
-    }
-    c->next = srv->conns;
-    if (srv->conns != NULL)
-        srv->conns->prev = c;
-    srv->conns = c;
-}
-
-/* accept failed with something other than EAGAIN, EINTR or ECONNABORTED (libevent retries
- * those by itself). */
-static void accept_error_cb(struct evconnlistener *listener, void *ctx)
-{
-    struct server *srv = ctx;
-    int err = EVUTIL_SOCKET_ERROR();
-
-    switch (err) {
-    case EMFILE:
-    case ENFILE:
-    case ENOBUFS:
-    case ENOMEM: {
-        /* The connection stays queued and the listener readable: left enabled, it would call
-         * us again at once, for ever. Rest it; the clients we have are served meanwhile, and
-         * one of them leaving frees a descriptor. One line per shortage, not per retry. */
-        if (!srv->told_full) {
-            errno = err;
-            log_sys("accept (new connections wait until it works again)");
-            srv->told_full = 1;
-        }
-        struct timeval pause = {0, ACCEPT_PAUSE_MS * 1000};
-        if (evconnlistener_disable(listener) == -1 || event_add(srv->rest, &pause) == -1) {
-            log_msg("could not rest the listener; stopping");
-            srv->status = 1;
-            event_base_loopexit(srv->base, NULL);
-        }
-        return;
-    }
-    /* The new connection's own network error, which accept(2) asks to treat like EAGAIN. */
-    case EPROTO:
-    case ENOPROTOOPT:
-    case ENETDOWN:
-    case EHOSTDOWN:
-    case ENONET:
-    case EHOSTUNREACH:
-    case EOPNOTSUPP:
-    case ENETUNREACH: return;
-    default:
-        errno = err;
-        log_sys("accept; stopping");
-        srv->status = 1;
-        event_base_loopexit(srv->base, NULL);
-    }
-}
-
-static void rest_over_cb(evutil_socket_t fd, short what, void *ctx)
-{
-    struct server *srv = ctx;
-    (void)fd;
-    (void)what;
-    if (evconnlistener_enable(srv->listener) == -1) {
-        log_msg("evconnlistener_enable failed; stopping");
-        srv->status = 1;
-        event_base_loopexit(srv->base, NULL);
-    }
-}
-
-static void signal_cb(evutil_socket_t sig, short what, void *ctx)
-{
-    struct server *srv = ctx;
-    (void)sig;
-    (void)what;
-    /* Leave the loop after this round of callbacks; main frees everything. */
-    event_base_loopexit(srv->base, NULL);
-}
-
-/*
- * libevent 2.1 reads at most 4096 bytes per wake-up (LIBEVENT_READ_MAX, from its buffer.c),
- * whatever bufferevent_set_max_single_read says: a 1 MiB message costs 256 rounds of the
- * loop. Before the echo, take up to srv->read_size bytes in all with one more readv() straight
- * into the input buffer's free space (evbuffer_reserve_space: no copy). Never beyond OUT_HIGH
- * queued, so back-pressure holds. End of file or an error is left for the bufferevent's next
- * read to see and report: the socket stays readable.
- */
-static void read_more(struct conn *c)
-{
-    struct evbuffer *in = bufferevent_get_input(c->bev);
-    size_t have = evbuffer_get_length(in);
-    size_t queued = have + evbuffer_get_length(bufferevent_get_output(c->bev));
-    /* Less than a full read means libevent emptied the socket: another read would only say
-     * EAGAIN, a system call per message for nothing. */
-    if (have < LIBEVENT_READ_MAX || c->paused || have >= c->srv->read_size || queued >= OUT_HIGH)
-        return;
-    size_t want = c->srv->read_size - have;
-    if (want > OUT_HIGH - queued)
-        want = OUT_HIGH - queued;
-
-    /* A socket bufferevent keeps its input's end frozen except around its own reads; this is
-     * one more of those, so thaw it for the time of the read. */
-    evbuffer_unfreeze(in, 0);
-    struct evbuffer_iovec vec[2];
-    int nvec = evbuffer_reserve_space(in, (ev_ssize_t)want, vec, 2);
-    if (nvec > 0)
-        read_into(bufferevent_getfd(c->bev), in, vec, nvec, want);
-    evbuffer_freeze(in, 0);
-}
-
-/* readv() at most want bytes from fd into the nvec reserved vectors vec, and commit to in
- * what arrived. Nothing arrived (EAGAIN, end of file, an error): nothing is committed. */
-static void read_into(evutil_socket_t fd, struct evbuffer *in, struct evbuffer_iovec *vec, int nvec,
-                      size_t want)
-{
-    struct iovec iov[2];
-    size_t left = want;
-    for (int i = 0; i < nvec; i++) {
-        iov[i].iov_base = vec[i].iov_base;
-        iov[i].iov_len = vec[i].iov_len < left ? vec[i].iov_len : left;
-        left -= iov[i].iov_len;
-    }
-    ssize_t n = readv(fd, iov, nvec);
-    if (n <= 0) {
-        evbuffer_commit_space(in, vec, 0); /* nothing to add */
-        return;
-    }
-    size_t got = (size_t)n;
-    int used = 0;
-    for (; used < nvec && got > 0; used++) {
-        vec[used].iov_len = iov[used].iov_len < got ? iov[used].iov_len : got;
-        got -= vec[used].iov_len;
-    }
-    evbuffer_commit_space(in, vec, used);
-}
-
-static void echo_read_cb(struct bufferevent *bev, void *ctx)
-{
-    struct conn *c = ctx;
-    read_more(c);
-    if (echo_input(c) == -1) {
-        log_sys("echo_input(fd=%d); closing it", (int)bufferevent_getfd(bev));
-        conn_close(c);
-    }
-}
-
-/* Called when the output buffer has drained to the write low-watermark (0 unless paused). */
-static void echo_write_cb(struct bufferevent *bev, void *ctx)
-{
-    struct conn *c = ctx;
-    int r = echo_output_drained(c);
-    if (r == -1)
-        log_sys("echo_output_drained(fd=%d); closing it", (int)bufferevent_getfd(bev));
-    if (r != 0)
-        conn_close(c);
-}
-
-static void echo_event_cb(struct bufferevent *bev, short what, void *ctx)
-{
-    struct conn *c = ctx;
-    int r = echo_conn_event(c, what);
-    if (r == -1)
-        log_sys("connection fd=%d (events 0x%x); closing it", (int)bufferevent_getfd(bev),
-                (unsigned)what);
-    if (r != 0)
-        conn_close(c);
+    (void)app;
+    c->bev = bev;
+    return 0;
 }
 
 /*
@@ -447,18 +127,4 @@ static int echo_conn_event(struct conn *c, short what)
     (void)what;
     errno = ENOSYS;
     return -1;
-}
-
-/* Free c's bufferevent (which closes the socket) and forget c. Safe inside c's callbacks. */
-static void conn_close(struct conn *c)
-{
-    struct server *srv = c->srv;
-    if (c->prev != NULL)
-        c->prev->next = c->next;
-    else
-        srv->conns = c->next;
-    if (c->next != NULL)
-        c->next->prev = c->prev;
-    bufferevent_free(c->bev);
-    free(c);
 }

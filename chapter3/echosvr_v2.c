@@ -1,10 +1,10 @@
 /*
  * echosvr_v2: echosvr_v1 with statistics, printed by a periodic timer event (ex3.3).
  *
- * The echo is v1's, line for line: the exercise is "extend v1", so this file starts as a copy
- * of echosvr_v1.c (the same gaps, the same answers) and adds what is new. New here: counters
- * kept as the connections come, talk and go; a persistent timer event, not tied to any
- * descriptor, that prints them every -i SECONDS as one line on stdout; and one last line
+ * The echo is v1's: the exercise is "extend v1", so this file has echosvr_v1.c's three gaps
+ * again (the same answers), on the same given part (evserver.c), and adds what is new:
+ * counters kept as the connections come, talk and go; a persistent timer event, not tied to
+ * any descriptor, that prints them every -i SECONDS as one line on stdout; and one last line
  * at exit:
  *
  *   stats uptime_s=12.0 accepted=5 open=2 messages=100 bytes_in=6400 bytes_out=6400
@@ -14,38 +14,28 @@
  * read, which is not one per message the client sent (TCP keeps no message boundaries).
  */
 #include "args.h"
+#include "evserver.h"
 #include "log.h"
-#include "net.h"
 #include "timing.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <event2/util.h>
 
-#include <errno.h>
 #include <ctype.h>
-#include <getopt.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
+#include <sys/time.h>
 #include <time.h>
-#include <unistd.h>
 
-#define BACKLOG 1024               /* the kernel caps it at net.core.somaxconn */
-#define ACCEPT_PAUSE_MS 100        /* how long the listener rests when accept runs out of fds */
-#define OUT_HIGH (256 * 1024)      /* echo bytes waiting for a client before we stop reading it */
-#define OUT_LOW (64 * 1024)        /* ... and resume once it has read its echo down to this */
-#define READ_HIGH OUT_HIGH         /* libevent stops reading when this much input waits */
-#define READ_SIZE_DEFAULT OUT_HIGH /* -R: bytes read per wake-up, see read_more() */
-#define LIBEVENT_READ_MAX 4096     /* the most libevent 2.1 reads at once (EVBUFFER_MAX_READ) */
-#define INTERVAL_DEFAULT 1.0       /* -i: seconds between two statistics lines */
+#define OUT_HIGH (256 * 1024) /* echo bytes waiting for a client before we stop reading it */
+#define OUT_LOW (64 * 1024)   /* ... and resume once it has read its echo down to this */
+#define INTERVAL_DEFAULT 1.0  /* -i: seconds between two statistics lines */
 #define INTERVAL_MIN 0.001
 #define INTERVAL_MAX 86400.0
 
@@ -70,153 +60,97 @@ enum stats_what {
     STATS_WRITTEN,  /* `bytes` bytes of echo were written to a client */
 };
 
-struct server;
-
-/* One client: its bufferevent, and its place in the list of open connections. */
-struct conn {
-    struct bufferevent *bev;
-    struct server *srv;
-    struct conn *prev;
-    struct conn *next;
-    int paused;  /* reading stopped: the output holds OUT_HIGH bytes or more */
-    int closing; /* the client sent end of file: close once the output is empty */
-};
-
+/* What v2 adds to the server (evserver_config.app): the statistics and their timer. */
 struct server {
     struct event_base *base;
-    struct evconnlistener *listener;
-    struct event *rest; /* re-enables the listener after it ran out of descriptors */
-    struct event *sigint;
-    struct event *sigterm;
     struct event *tick; /* the periodic timer that prints the statistics */
-    struct conn *conns; /* every open connection, so that a shutdown can free them */
     struct stats st;
-    size_t read_size; /* -R */
-    int told_full;    /* the current descriptor shortage was logged already */
-    int told_stats;   /* a failure of stats_count was logged already */
-    int status;       /* the exit status */
+    double interval; /* -i, seconds */
+    int told_stats;  /* a failure of stats_count was logged already */
 };
 
-struct options {
-    const char *addr;
-    int port;
-    size_t read_size;
-    double interval; /* -i, seconds */
+/* One client: evserver allocates it (zeroed) with the connection and frees it at the close. */
+struct conn {
+    struct bufferevent *bev; /* its socket, with the input and output buffers */
+    struct server *srv;      /* for the statistics */
+    int paused;              /* reading stopped: the output holds OUT_HIGH bytes or more */
+    int closing;             /* the client sent end of file: close once the output is empty */
 };
 
 static void usage(FILE *out);
 static double parse_interval(const char *s);
-static void parse_options(int argc, char **argv, struct options *opt);
-static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *sa,
-                      int socklen, void *ctx);
-static void accept_error_cb(struct evconnlistener *listener, void *ctx);
-static void rest_over_cb(evutil_socket_t fd, short what, void *ctx);
-static void signal_cb(evutil_socket_t sig, short what, void *ctx);
-static void tick_cb(evutil_socket_t fd, short what, void *ctx);
+static void set_interval(const char *value, void *app);
+static int conn_opened(struct conn *c, struct bufferevent *bev, void *app);
+static int conn_input(struct conn *c);
+static void conn_closed(struct conn *c);
 static void output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *ctx);
-static void echo_read_cb(struct bufferevent *bev, void *ctx);
-static void echo_write_cb(struct bufferevent *bev, void *ctx);
-static void echo_event_cb(struct bufferevent *bev, short what, void *ctx);
-static void read_more(struct conn *c);
-static void read_into(evutil_socket_t fd, struct evbuffer *in, struct evbuffer_iovec *vec, int nvec,
-                      size_t want);
+static void tick_cb(evutil_socket_t fd, short what, void *ctx);
 static int echo_input(struct conn *c);
 static int echo_output_drained(struct conn *c);
 static int echo_conn_event(struct conn *c, short what);
-static void conn_close(struct conn *c);
 static void count(struct server *srv, enum stats_what what, size_t bytes);
 static int stats_count(struct stats *st, enum stats_what what, size_t bytes, time_t now);
 static int stats_print(const struct stats *st, uint64_t now_ns, FILE *out);
 
 int main(int argc, char **argv)
 {
-    struct options opt;
-    struct server srv = {.status = 1};
-    struct net_listener nl = {.fd = -1};
-    int port = 0;
+    static const struct evserver_option interval_option = {"interval", 'i', set_interval};
+    struct server v2 = {.interval = INTERVAL_DEFAULT};
+    /* v1's hooks, with the counting around them: evserver calls them from the bufferevent's
+     * callbacks, and closes the connection when one of them says so. */
+    const struct evserver_config config = {
+        .out_high = OUT_HIGH,
+        .usage = usage,
+        .option = &interval_option,
+        .app = &v2,
+        .conn_size = sizeof(struct conn),
+        .opened = conn_opened,
+        .input = {conn_input, "echo_input"},
+        .drained = {echo_output_drained, "echo_output_drained"},
+        .event = {echo_conn_event, "echo_conn_event"},
+        .closed = conn_closed,
+    };
+    int status = 1;
 
     log_init(argv[0]);
-    parse_options(argc, argv, &opt);
-    srv.read_size = opt.read_size;
-    srv.st.started_ns = timing_now_ns();
-    srv.st.started = time(NULL);
-
-    /* bufferevents write with writev(), which raises SIGPIPE when the client has gone; we
-     * want EPIPE, reported to the event callback, instead of dying. */
-    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
-        log_sys("signal(SIGPIPE, SIG_IGN)");
-        return 1;
-    }
-    srv.base = event_base_new();
-    if (srv.base == NULL) {
-        log_msg("event_base_new failed");
-        return 1;
-    }
-    /* Our own socket (common/net.c: SO_REUSEADDR, non-blocking, the port bound with -p 0),
-     * handed to libevent already listening (backlog 0 says so). */
-    if (net_listener_open(&nl, opt.addr, opt.port, BACKLOG, &port) == -1)
-        goto out;
-    srv.listener = evconnlistener_new(srv.base, accept_cb, &srv,
-                                      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, nl.fd);
-    if (srv.listener == NULL) {
-        log_msg("evconnlistener_new(fd=%d) failed", nl.fd);
-        net_listener_close(&nl);
-        goto out;
-    }
-    evconnlistener_set_error_cb(srv.listener, accept_error_cb);
-    srv.rest = evtimer_new(srv.base, rest_over_cb, &srv);
-    srv.sigint = evsignal_new(srv.base, SIGINT, signal_cb, &srv);
-    srv.sigterm = evsignal_new(srv.base, SIGTERM, signal_cb, &srv);
+    struct evserver *srv = evserver_new(argc, argv, &config);
+    if (srv == NULL)
+        return 1; /* it said why */
+    v2.st.started_ns = timing_now_ns();
+    v2.st.started = time(NULL);
+    v2.base = evserver_base(srv);
     /* A timer is an event on no descriptor (-1); EV_PERSIST adds it again after each run,
      * every interval, measured from when it was due rather than from when the callback ended. */
-    srv.tick = event_new(srv.base, -1, EV_PERSIST, tick_cb, &srv);
-    if (srv.rest == NULL || srv.sigint == NULL || srv.sigterm == NULL || srv.tick == NULL) {
-        log_msg("evtimer_new, evsignal_new or event_new failed");
+    v2.tick = event_new(v2.base, -1, EV_PERSIST, tick_cb, &v2);
+    if (v2.tick == NULL) {
+        log_msg("event_new(timer) failed");
         goto out;
     }
     /* Rounded to the microsecond, without libm: the interval is positive. */
-    time_t whole = (time_t)opt.interval;
-    struct timeval every = {whole, (suseconds_t)((opt.interval - (double)whole) * 1e6 + 0.5)};
+    time_t whole = (time_t)v2.interval;
+    struct timeval every = {whole, (suseconds_t)((v2.interval - (double)whole) * 1e6 + 0.5)};
     if (every.tv_usec >= 1000000) {
         every.tv_sec++;
         every.tv_usec -= 1000000;
     }
-    if (event_add(srv.sigint, NULL) == -1 || event_add(srv.sigterm, NULL) == -1 ||
-        event_add(srv.tick, &every) == -1) {
-        log_msg("event_add(SIGINT, SIGTERM or timer event) failed");
+    if (event_add(v2.tick, &every) == -1) {
+        log_msg("event_add(timer event) failed");
         goto out;
     }
 
-    net_announce_listening(port);
-    srv.status = 0;
-    if (event_base_dispatch(srv.base) == -1) {
-        log_msg("event_base_dispatch failed");
-        srv.status = 1;
-    }
+    status = evserver_run(srv);
     /* The last word: the totals of the whole run. */
-    if (stats_print(&srv.st, timing_now_ns(), stdout) == -1) {
+    if (stats_print(&v2.st, timing_now_ns(), stdout) == -1) {
         log_sys("stats_print");
-        srv.status = 1;
+        status = 1;
     }
 
 out:
-    /* The reverse of the set-up: connections first (their bufferevents belong to the base). */
-    while (srv.conns != NULL)
-        conn_close(srv.conns);
-    if (srv.tick != NULL)
-        event_free(srv.tick);
-    if (srv.sigterm != NULL)
-        event_free(srv.sigterm);
-    if (srv.sigint != NULL)
-        event_free(srv.sigint);
-    if (srv.rest != NULL)
-        event_free(srv.rest);
-    if (srv.listener != NULL)
-        evconnlistener_free(srv.listener); /* closes the listening socket */
-    event_base_free(srv.base);
-    /* libevent's own global state, so that valgrind sees nothing left at exit. */
-    libevent_global_shutdown();
-    return srv.status;
+    /* Our timer first: evserver_free frees the base it belongs to. */
+    if (v2.tick != NULL)
+        event_free(v2.tick);
+    evserver_free(srv);
+    return status;
 }
 
 static void usage(FILE *out)
@@ -233,13 +167,11 @@ static void usage(FILE *out)
             "from while %d KiB of its echo wait to be sent.\n"
             "Prints \"listening on port N\" once it accepts connections; SIGINT or SIGTERM\n"
             "closes every connection and stops it with exit status 0.\n"
-            "\n" ARGS_LISTEN_HELP
-            "  -i, --interval SECONDS  time between two statistics lines, decimals allowed\n"
-            "                   (0.001 to 86400; default 1)\n"
-            "  -R, --read-size BYTES  most bytes read from a client per wake-up, 1 to %d\n"
-            "                   (default %d); libevent 2.1 reads 4096 at most by itself,\n"
-            "                   and -R 4096 leaves it at that\n",
-            log_progname(), OUT_HIGH / 1024, OUT_HIGH, READ_SIZE_DEFAULT);
+            "\n",
+            log_progname(), OUT_HIGH / 1024);
+    evserver_usage_options(out, OUT_HIGH);
+    fprintf(out, "  -i, --interval SECONDS  time between two statistics lines, decimals allowed\n"
+                 "                   (0.001 to 86400; default 1)\n");
 }
 
 /* The value of -i: a decimal number of seconds from INTERVAL_MIN to INTERVAL_MAX. */
@@ -256,230 +188,42 @@ static double parse_interval(const char *s)
     return v;
 }
 
-static void parse_options(int argc, char **argv, struct options *opt)
+static void set_interval(const char *value, void *app)
 {
-    static const struct option longopts[] = {
-        {"addr", required_argument, NULL, 'a'},
-        {"port", required_argument, NULL, 'p'},
-        {"read-size", required_argument, NULL, 'R'},
-        {"interval", required_argument, NULL, 'i'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
-
-    *opt = (struct options){.addr = ARGS_DEFAULT_ADDR,
-                            .port = -1,
-                            .read_size = READ_SIZE_DEFAULT,
-                            .interval = INTERVAL_DEFAULT};
-    opterr = 0; /* our own one-line message instead of getopt's */
-    while ((c = getopt_long(argc, argv, "a:p:R:i:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'a': opt->addr = args_ipv4(optarg); break;
-        case 'p': opt->port = args_port(optarg); break;
-        case 'R': opt->read_size = (size_t)args_number("-R", optarg, 1, OUT_HIGH); break;
-        case 'i': opt->interval = parse_interval(optarg); break;
-        case 'h': usage(stdout); exit(0);
-        default: args_bad_option(argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        args_bad_option(argv[optind]);
-    if (opt->port == -1)
-        args_usage_error("-p PORT is required; 0 picks a free port");
+    struct server *v2 = app;
+    v2->interval = parse_interval(value);
 }
 
-/* A new client: give it a bufferevent with our callbacks and limits, and list it. */
-static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *sa,
-                      int socklen, void *ctx)
+/* A new client, set up by evserver: keep its bufferevent, watch what leaves its output, and
+ * count it. Returns 0, or -1 once logged (evserver drops the client). */
+static int conn_opened(struct conn *c, struct bufferevent *bev, void *app)
 {
-    struct server *srv = ctx;
-    (void)listener;
-    (void)sa;
-    (void)socklen;
-
-    srv->told_full = 0; /* a shortage, if there was one, is over: the next one is news */
-    /* An echo of a large message leaves in several writes; with Nagle's algorithm each one
-     * after the first would wait for an ACK that the client delays. Only speed is at stake if
-     * this fails (logged), so the client is served anyway. */
-    (void)net_set_nodelay(fd);
-
-    struct conn *c = calloc(1, sizeof *c);
-    if (c == NULL) {
-        log_sys("calloc(connection fd=%d); dropping this client", (int)fd);
-        close(fd);
-        return;
-    }
-    c->srv = srv;
-    c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (c->bev == NULL) {
-        log_msg("bufferevent_socket_new(fd=%d) failed; dropping this client", (int)fd);
-        close(fd);
-        free(c);
-        return;
-    }
-    bufferevent_setcb(c->bev, echo_read_cb, echo_write_cb, echo_event_cb, c);
+    c->bev = bev;
+    c->srv = app;
     /* Told of every change to the output buffer: what leaves it went to the client. */
-    if (evbuffer_add_cb(bufferevent_get_output(c->bev), output_cb, c) == NULL) {
-        log_msg("evbuffer_add_cb(fd=%d) failed; dropping this client", (int)fd);
-        bufferevent_free(c->bev); /* closes fd */
-        free(c);
-        return;
+    if (evbuffer_add_cb(bufferevent_get_output(bev), output_cb, c) == NULL) {
+        log_msg("evbuffer_add_cb(fd=%d) failed; dropping this client", (int)bufferevent_getfd(bev));
+        return -1;
     }
-    /* Defence in depth: even if the read callback left input behind, libevent stops reading
-     * once READ_HIGH bytes wait. */
-    bufferevent_setwatermark(c->bev, EV_READ, 0, READ_HIGH);
-    /* Where libevent honours it (below 4096 bytes in 2.1, everywhere in 2.2), this is the most
-     * one read takes; read_more() does the rest in 2.1. */
-    bufferevent_set_max_single_read(c->bev, srv->read_size);
-    if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) == -1) {
-        log_msg("bufferevent_enable(fd=%d) failed; dropping this client", (int)fd);
-        bufferevent_free(c->bev); /* closes fd */
-        free(c);
-        return;
-    }
-    c->next = srv->conns;
-    if (srv->conns != NULL)
-        srv->conns->prev = c;
-    srv->conns = c;
-    count(srv, STATS_ACCEPTED, 0);
+    count(c->srv, STATS_ACCEPTED, 0);
+    return 0;
 }
 
-/* accept failed with something other than EAGAIN, EINTR or ECONNABORTED (libevent retries
- * those by itself). */
-static void accept_error_cb(struct evconnlistener *listener, void *ctx)
+/* The read callback's work: v1's echo, and the count of what it moved. */
+static int conn_input(struct conn *c)
 {
-    struct server *srv = ctx;
-    int err = EVUTIL_SOCKET_ERROR();
-
-    switch (err) {
-    case EMFILE:
-    case ENFILE:
-    case ENOBUFS:
-    case ENOMEM: {
-        /* The connection stays queued and the listener readable: left enabled, it would call
-         * us again at once, for ever. Rest it; the clients we have are served meanwhile, and
-         * one of them leaving frees a descriptor. One line per shortage, not per retry. */
-        if (!srv->told_full) {
-            errno = err;
-            log_sys("accept (new connections wait until it works again)");
-            srv->told_full = 1;
-        }
-        struct timeval pause = {0, ACCEPT_PAUSE_MS * 1000};
-        if (evconnlistener_disable(listener) == -1 || event_add(srv->rest, &pause) == -1) {
-            log_msg("could not rest the listener; stopping");
-            srv->status = 1;
-            event_base_loopexit(srv->base, NULL);
-        }
-        return;
-    }
-    /* The new connection's own network error, which accept(2) asks to treat like EAGAIN. */
-    case EPROTO:
-    case ENOPROTOOPT:
-    case ENETDOWN:
-    case EHOSTDOWN:
-    case ENONET:
-    case EHOSTUNREACH:
-    case EOPNOTSUPP:
-    case ENETUNREACH: return;
-    default:
-        errno = err;
-        log_sys("accept; stopping");
-        srv->status = 1;
-        event_base_loopexit(srv->base, NULL);
-    }
-}
-
-static void rest_over_cb(evutil_socket_t fd, short what, void *ctx)
-{
-    struct server *srv = ctx;
-    (void)fd;
-    (void)what;
-    if (evconnlistener_enable(srv->listener) == -1) {
-        log_msg("evconnlistener_enable failed; stopping");
-        srv->status = 1;
-        event_base_loopexit(srv->base, NULL);
-    }
-}
-
-static void signal_cb(evutil_socket_t sig, short what, void *ctx)
-{
-    struct server *srv = ctx;
-    (void)sig;
-    (void)what;
-    /* Leave the loop after this round of callbacks; main frees everything. */
-    event_base_loopexit(srv->base, NULL);
-}
-
-/*
- * libevent 2.1 reads at most 4096 bytes per wake-up (LIBEVENT_READ_MAX, from its buffer.c),
- * whatever bufferevent_set_max_single_read says: a 1 MiB message costs 256 rounds of the
- * loop. Before the echo, take up to srv->read_size bytes in all with one more readv() straight
- * into the input buffer's free space (evbuffer_reserve_space: no copy). Never beyond OUT_HIGH
- * queued, so back-pressure holds. End of file or an error is left for the bufferevent's next
- * read to see and report: the socket stays readable.
- */
-static void read_more(struct conn *c)
-{
-    struct evbuffer *in = bufferevent_get_input(c->bev);
-    size_t have = evbuffer_get_length(in);
-    size_t queued = have + evbuffer_get_length(bufferevent_get_output(c->bev));
-    /* Less than a full read means libevent emptied the socket: another read would only say
-     * EAGAIN, a system call per message for nothing. */
-    if (have < LIBEVENT_READ_MAX || c->paused || have >= c->srv->read_size || queued >= OUT_HIGH)
-        return;
-    size_t want = c->srv->read_size - have;
-    if (want > OUT_HIGH - queued)
-        want = OUT_HIGH - queued;
-
-    /* A socket bufferevent keeps its input's end frozen except around its own reads; this is
-     * one more of those, so thaw it for the time of the read. */
-    evbuffer_unfreeze(in, 0);
-    struct evbuffer_iovec vec[2];
-    int nvec = evbuffer_reserve_space(in, (ev_ssize_t)want, vec, 2);
-    if (nvec > 0)
-        read_into(bufferevent_getfd(c->bev), in, vec, nvec, want);
-    evbuffer_freeze(in, 0);
-}
-
-/* readv() at most want bytes from fd into the nvec reserved vectors vec, and commit to in
- * what arrived. Nothing arrived (EAGAIN, end of file, an error): nothing is committed. */
-static void read_into(evutil_socket_t fd, struct evbuffer *in, struct evbuffer_iovec *vec, int nvec,
-                      size_t want)
-{
-    struct iovec iov[2];
-    size_t left = want;
-    for (int i = 0; i < nvec; i++) {
-        iov[i].iov_base = vec[i].iov_base;
-        iov[i].iov_len = vec[i].iov_len < left ? vec[i].iov_len : left;
-        left -= iov[i].iov_len;
-    }
-    ssize_t n = readv(fd, iov, nvec);
-    if (n <= 0) {
-        evbuffer_commit_space(in, vec, 0); /* nothing to add */
-        return;
-    }
-    size_t got = (size_t)n;
-    int used = 0;
-    for (; used < nvec && got > 0; used++) {
-        vec[used].iov_len = iov[used].iov_len < got ? iov[used].iov_len : got;
-        got -= vec[used].iov_len;
-    }
-    evbuffer_commit_space(in, vec, used);
-}
-
-static void echo_read_cb(struct bufferevent *bev, void *ctx)
-{
-    struct conn *c = ctx;
-    read_more(c);
-    size_t n = evbuffer_get_length(bufferevent_get_input(bev));
-    if (echo_input(c) == -1) {
-        log_sys("echo_input(fd=%d); closing it", (int)bufferevent_getfd(bev));
-        conn_close(c);
-        return;
-    }
+    size_t n = evbuffer_get_length(bufferevent_get_input(c->bev));
+    if (echo_input(c) == -1)
+        return -1;
     if (n > 0)
         count(c->srv, STATS_MESSAGE, n);
+    return 0;
+}
+
+/* c is closing, whatever the reason: one connection less open. */
+static void conn_closed(struct conn *c)
+{
+    count(c->srv, STATS_CLOSED, 0);
 }
 
 /* An evbuffer callback on a client's output: info->n_deleted bytes were drained from it,
@@ -502,28 +246,6 @@ static void tick_cb(evutil_socket_t fd, short what, void *ctx)
         /* One line each time would flood the log: say it, and stop the timer. */
         event_del(srv->tick);
     }
-}
-
-/* Called when the output buffer has drained to the write low-watermark (0 unless paused). */
-static void echo_write_cb(struct bufferevent *bev, void *ctx)
-{
-    struct conn *c = ctx;
-    int r = echo_output_drained(c);
-    if (r == -1)
-        log_sys("echo_output_drained(fd=%d); closing it", (int)bufferevent_getfd(bev));
-    if (r != 0)
-        conn_close(c);
-}
-
-static void echo_event_cb(struct bufferevent *bev, short what, void *ctx)
-{
-    struct conn *c = ctx;
-    int r = echo_conn_event(c, what);
-    if (r == -1)
-        log_sys("connection fd=%d (events 0x%x); closing it", (int)bufferevent_getfd(bev),
-                (unsigned)what);
-    if (r != 0)
-        conn_close(c);
 }
 
 /*
@@ -570,21 +292,6 @@ static int echo_conn_event(struct conn *c, short what)
     (void)what;
     errno = ENOSYS;
     return -1;
-}
-
-/* Free c's bufferevent (which closes the socket) and forget c. Safe inside c's callbacks. */
-static void conn_close(struct conn *c)
-{
-    struct server *srv = c->srv;
-    if (c->prev != NULL)
-        c->prev->next = c->next;
-    else
-        srv->conns = c->next;
-    if (c->next != NULL)
-        c->next->prev = c->prev;
-    bufferevent_free(c->bev);
-    free(c);
-    count(srv, STATS_CLOSED, 0);
 }
 
 /* stats_count() with the time of this round of the loop, and its failure logged once. */
