@@ -41,3 +41,20 @@ starters_fail_clearly() {
         | .[0].exercise' "$tmp/starters.json")
     [ -z "$bad" ] || { echo "exercises without a 'not implemented' failure: $bad"; return 1; }
 }
+
+# Every test of each chapter's runner (built by `make` from the reference) is in the chapter's
+# points data, and every line of the points data is a test: the names, sorted, are the same.
+points_match_tests() {
+    for pts in grader/chapters/chapter*.points; do
+        n=${pts##*chapter}
+        n=${n%.points}
+        build/solutions/chapter$n/runner --list | awk '{ print $1 }' | sort >"$tmp/tests-$n" &&
+            awk '!/^#/ && $1 ~ /^ex/ { print $2 }' "$pts" | sort >"$tmp/points-$n" || return 1
+        if ! cmp -s "$tmp/tests-$n" "$tmp/points-$n"; then
+            echo "chapter $n: tests (<) and points data (>) differ:"
+            diff "$tmp/tests-$n" "$tmp/points-$n"
+            return 1
+        fi
+        [ -z "$(uniq -d "$tmp/points-$n")" ] || { echo "chapter $n: listed twice:"; uniq -d "$tmp/points-$n"; return 1; }
+    done
+}
