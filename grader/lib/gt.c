@@ -16,9 +16,11 @@
 #include "gt_env.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -48,14 +50,14 @@ static const char not_implemented[] = "not implemented";
 
 /* ---- small helpers ------------------------------------------------------------------- */
 
-static double now_s(void)
+double gt_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void sleep_s(double s)
+void gt_sleep(double s)
 {
     if (s <= 0)
         return;
@@ -67,7 +69,7 @@ static void sleep_s(double s)
 /* Milliseconds left until deadline, at least 0 and at most cap_ms. */
 static int ms_left(double deadline, int cap_ms)
 {
-    double left = (deadline - now_s()) * 1000.0;
+    double left = (deadline - gt_now()) * 1000.0;
     if (left <= 0)
         return 0;
     if (left > cap_ms)
@@ -516,14 +518,7 @@ static pid_t spawn(const char *path, const char *const *extra1, const char *cons
             for (int fd = 3; fd < (int)max; fd++)
                 close(fd);
         }
-        for (int sig = 1; sig < NSIG; sig++)
-            signal(sig, SIG_DFL);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
+        gt_child_reset(parent);
         execvp(argv[0], (char *const *)argv);
         dprintf(2, "grader: cannot execute %s: %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -543,10 +538,10 @@ static int wait_until(pid_t pid, int *status, double deadline)
             return 1;
         if (r == -1 && errno != EINTR)
             return -1; /* not our child (any more) */
-        double left = deadline - now_s();
+        double left = deadline - gt_now();
         if (left <= 0)
             return 0;
-        sleep_s(nap < left ? nap : left);
+        gt_sleep(nap < left ? nap : left);
         if (nap < 0.05)
             nap *= 2;
     }
@@ -597,7 +592,7 @@ void gt_server_start(gt_proc *p, const char *path, const char *const *args)
     describe_cmd(cmd, sizeof cmd, path, port0, args, valgrind);
 
     double limit = 10.0 * gt_time_scale();
-    double deadline = now_s() + limit;
+    double deadline = gt_now() + limit;
     char line[256];
     size_t ll = 0;
     int eof = 0, status = 0, exited = 0, port = -1;
@@ -640,7 +635,7 @@ void gt_server_start(gt_proc *p, const char *path, const char *const *args)
             exited = wait_until(pid, &status, deadline) == 1;
             break;
         }
-        if (now_s() >= deadline)
+        if (gt_now() >= deadline)
             break;
     }
     if (port != -1) {
@@ -675,7 +670,7 @@ int gt_server_stop(gt_proc *p)
     double limit = 10.0 * gt_time_scale();
 
     kill(pid, SIGTERM);
-    int r = wait_until(pid, &status, now_s() + limit);
+    int r = wait_until(pid, &status, gt_now() + limit);
     if (r != 1 && r != -1)
         kill_and_reap(pid);
     untrack_server(pid);
@@ -742,7 +737,7 @@ void gt_run(gt_result *r, double timeout_s, const char *path, const char *const 
     close(pfd[1]);
     fcntl(pfd[0], F_SETFL, O_NONBLOCK);
 
-    double deadline = now_s() + timeout_s * gt_time_scale();
+    double deadline = gt_now() + timeout_s * gt_time_scale();
     int out_fd = pfd[0];
     char discard[4096];
     double nap = 0.001;
@@ -771,7 +766,7 @@ void gt_run(gt_result *r, double timeout_s, const char *path, const char *const 
             r->status = status;
             break;
         }
-        if (now_s() >= deadline) {
+        if (gt_now() >= deadline) {
             kill_and_reap(pid);
             r->timed_out = 1;
             break;
@@ -781,8 +776,8 @@ void gt_run(gt_result *r, double timeout_s, const char *path, const char *const 
             poll(&pf, 1, ms_left(deadline, 20));
         } else {
             /* stdout closed, still running: nap, a little longer each time */
-            double left = deadline - now_s();
-            sleep_s(nap < left ? nap : left);
+            double left = deadline - gt_now();
+            gt_sleep(nap < left ? nap : left);
             if (nap < 0.02)
                 nap *= 2;
         }
@@ -831,16 +826,7 @@ int gt_connect(int port)
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd == -1)
         gt_fail("socket(AF_INET, SOCK_STREAM): %s", strerror(errno));
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == -1) {
-        int e = errno;
-        close(fd);
-        gt_fail("connect(127.0.0.1:%d): %s", port, strerror(e));
-    }
+    gt_connect_fd(fd, port, NULL);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return fd;
@@ -877,7 +863,7 @@ void gt_echo_roundtrip(int fd, size_t len, unsigned seed, double timeout_s)
     size_t sent = 0, recvd = 0;
     size_t out_start = 0, out_len = 0; /* out holds pattern bytes [out_start, +out_len) */
     double limit = timeout_s * gt_time_scale();
-    double deadline = now_s() + limit;
+    double deadline = gt_now() + limit;
 
     while (recvd < len) {
         struct pollfd pf = {.fd = fd, .events = POLLIN};
@@ -932,4 +918,185 @@ void gt_echo_roundtrip(int fd, size_t len, unsigned seed, double timeout_s)
             recvd += (size_t)n;
         }
     }
+}
+
+/* ---- small helpers shared by the tests ------------------------------------------------ */
+
+void gt_child_reset(pid_t parent)
+{
+    for (int sig = 1; sig < NSIG; sig++)
+        signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(127);
+}
+
+int gt_count_lines(const char *text)
+{
+    int n = 0;
+    for (const char *p = text; *p != '\0';) {
+        const char *nl = strchr(p, '\n');
+        n++;
+        if (nl == NULL)
+            break;
+        p = nl + 1;
+    }
+    return n;
+}
+
+int gt_parse_long(const char *s, long *v)
+{
+    char *end;
+    errno = 0;
+    *v = strtol(s, &end, 10);
+    return errno == 0 && end != s && *end == '\0' ? 0 : -1;
+}
+
+int gt_parse_double(const char *s, double *v)
+{
+    char *end;
+    errno = 0;
+    *v = strtod(s, &end);
+    return errno == 0 && end != s && *end == '\0' && isfinite(*v) ? 0 : -1;
+}
+
+void gt_describe(char *buf, size_t cap, const char *prog, const char *const *args)
+{
+    snprintf(buf, cap, "%s", prog);
+    for (const char *const *a = args; a != NULL && *a != NULL; a++) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, cap - used, " %s", *a);
+    }
+}
+
+const char *gt_head(const char *text)
+{
+    static char ring[2][401];
+    static unsigned next;
+    char *buf = ring[next++ % 2];
+    size_t n = strlen(text);
+    if (n > 400)
+        n = 400;
+    memcpy(buf, text, n);
+    buf[n] = '\0';
+    while (n > 0 && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    return n > 0 ? buf : "(nothing)";
+}
+
+const char *gt_out_head(const gt_result *r)
+{
+    static char buf[301];
+    size_t n = r->out_len < 300 ? r->out_len : 300;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)r->out[i];
+        buf[i] = (c < 0x20 && c != '\n') || c >= 0x7f ? '?' : (char)c;
+    }
+    buf[n] = '\0';
+    while (n > 0 && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    return n > 0 ? buf : "(nothing)";
+}
+
+const char *gt_err_or_empty(const gt_result *r)
+{
+    return r->err[0] ? r->err : "(nothing)";
+}
+
+void gt_expect_exit(const gt_result *r, const char *cmd, int want)
+{
+    if (r->timed_out || !WIFEXITED(r->status) || WEXITSTATUS(r->status) != want)
+        gt_fail("%s%s: %s, expected exit status %d; stdout: %s; stderr: %s", gt_ni_prefix(r->err),
+                cmd, gt_status_str(r->status, r->timed_out), want, gt_head(r->out),
+                gt_head(r->err));
+}
+
+int gt_send_all(int fd, const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+void gt_pipe(int p[2])
+{
+    if (pipe2(p, O_CLOEXEC) == -1)
+        gt_fail("pipe(): %s", strerror(errno));
+}
+
+pid_t gt_fork_helper(void)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == -1)
+        gt_fail("fork() of a test helper: %s", strerror(errno));
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(99);
+    }
+    return pid;
+}
+
+void gt_connect_fd(int fd, int port, const char *label)
+{
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == -1) {
+        int e = errno;
+        close(fd);
+        gt_fail("connect(%s%s127.0.0.1:%d): %s", label ? label : "", label ? ", " : "", port,
+                strerror(e));
+    }
+}
+
+int gt_count_fds(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+void gt_expect_usage_error(const gt_result *r, const char *cmd, const char *nothing_should)
+{
+    if (r->timed_out || !WIFEXITED(r->status) || WEXITSTATUS(r->status) != 2)
+        gt_fail("%s: %s, expected exit status 2 (bad arguments); stdout: %s; stderr: %s", cmd,
+                gt_status_str(r->status, r->timed_out), gt_head(r->out), gt_head(r->err));
+    if (gt_count_lines(r->err) != 1)
+        gt_fail("%s exited 2 but wrote %d lines on stderr, expected one line saying what is "
+                "wrong; stderr: %s",
+                cmd, gt_count_lines(r->err), gt_head(r->err));
+    if (r->out_len != 0)
+        gt_fail("%s exited 2 but printed on stdout (%s): %s", cmd, nothing_should, gt_head(r->out));
+}
+
+void gt_expect_help(const gt_result *r, const char *cmd)
+{
+    gt_expect_exit(r, cmd, 0);
+    if (strstr(r->out, "usage") == NULL)
+        gt_fail("%s exited 0 but its stdout does not contain 'usage'; stdout: %s", cmd,
+                gt_head(r->out));
 }

@@ -143,6 +143,71 @@ void gt_fill_pattern(unsigned char *buf, size_t len, unsigned seed);
  * timeout_s bounds the whole exchange (scaled). */
 void gt_echo_roundtrip(int fd, size_t len, unsigned seed, double timeout_s);
 
+/* ---- small helpers shared by the tests ------------------------------------------------ */
+
+/* Seconds on the monotonic clock (for deadlines; only differences mean anything). */
+double gt_now(void);
+
+/* Sleep s seconds (nothing if s <= 0), going on after a signal handler ran. Not scaled. */
+void gt_sleep(double s);
+
+/* Number of lines in text; a last line without '\n' counts, "" has none. */
+int gt_count_lines(const char *text);
+
+/* 0 if the whole of s is a decimal long (*v) / a finite double (*v), else -1. */
+int gt_parse_long(const char *s, long *v);
+int gt_parse_double(const char *s, double *v);
+
+/* Write "prog arg1 arg2 ..." (args NULL-terminated, may be NULL) into buf, cut to cap: the
+ * command a failure message quotes. */
+void gt_describe(char *buf, size_t cap, const char *prog, const char *const *args);
+
+/* For a message: the first 400 bytes of text without trailing newlines, or "(nothing)". Two
+ * static buffers in turn, so two may appear in one message. */
+const char *gt_head(const char *text);
+
+/* For a message: the first 300 bytes of a run's stdout, control bytes shown as '?', without
+ * trailing newlines, or "(nothing)" (one static buffer); and its stderr tail or "(nothing)". */
+const char *gt_out_head(const gt_result *r);
+const char *gt_err_or_empty(const gt_result *r);
+
+/* Fail the test (quoting cmd, its status, stdout and stderr) unless the run r exited with
+ * status want. */
+void gt_expect_exit(const gt_result *r, const char *cmd, int want);
+
+/* send() all len bytes on fd (MSG_NOSIGNAL, again after EINTR); 0, or -1 on an error or a
+ * 0-byte send. Does not fail the test: the caller says what it was doing. */
+int gt_send_all(int fd, const void *buf, size_t len);
+
+/* Connect the socket fd (TCP or UDP) to 127.0.0.1:port, or close it and fail the test with
+ * "connect(<label>, 127.0.0.1:port)" (just "connect(127.0.0.1:port)" when label is NULL). */
+void gt_connect_fd(int fd, int port, const char *label);
+
+/* Number of open descriptors of process pid (the count of /proc/PID/fd, whose own descriptor
+ * counts when pid is the test itself), or -1 if that directory can not be read. */
+int gt_count_fds(pid_t pid);
+
+/* Fail the test unless the run r (of the command cmd, run with --help) exited 0 with "usage"
+ * on its stdout. */
+void gt_expect_help(const gt_result *r, const char *cmd);
+
+/* Fail the test unless the run r (of the command cmd) is a usage error: exit status 2, one
+ * line on stderr, nothing on stdout. `nothing_should` ends the last message, e.g. "nothing
+ * should run". */
+void gt_expect_usage_error(const gt_result *r, const char *cmd, const char *nothing_should);
+
+/* pipe2(p, O_CLOEXEC), or the test fails. */
+void gt_pipe(int p[2]);
+
+/* fork() a helper process of the test itself, or the test fails. Returns like fork(); the
+ * child is killed when the test process ends (PR_SET_PDEATHSIG) and exits 99 at once if the
+ * test process already ended. The child must end with _exit. */
+pid_t gt_fork_helper(void);
+
+/* In a child just forked by `parent`, before exec: default signal dispositions, an empty
+ * signal mask, death with the parent; _exit(127) if the parent already ended. */
+void gt_child_reset(pid_t parent);
+
 /* ---- failure messages ---------------------------------------------------------------- */
 
 /* Fail the test with "not implemented: <what>" if errno is ENOSYS; used right after a call

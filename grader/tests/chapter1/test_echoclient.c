@@ -37,47 +37,8 @@ static char cmdline[256]; /* the last command, for messages */
 static void run_client(gt_result *r, double timeout_s, const char *const *args)
 {
     const char *path = gt_student("echoclient");
-    snprintf(cmdline, sizeof cmdline, "echoclient");
-    for (const char *const *a = args; *a != NULL; a++) {
-        size_t used = strlen(cmdline);
-        snprintf(cmdline + used, sizeof cmdline - used, " %s", *a);
-    }
+    gt_describe(cmdline, sizeof cmdline, "echoclient", args);
     gt_run(r, timeout_s, path, args);
-}
-
-/* The first 300 bytes of stdout, for a message (sanitized by the caller's format). */
-static const char *out_head(const gt_result *r)
-{
-    static char buf[301];
-    size_t n = r->out_len < 300 ? r->out_len : 300;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)r->out[i];
-        buf[i] = (c < 0x20 && c != '\n') || c >= 0x7f ? '?' : (char)c;
-    }
-    buf[n] = '\0';
-    while (n > 0 && buf[n - 1] == '\n')
-        buf[--n] = '\0';
-    return n > 0 ? buf : "(nothing)";
-}
-
-static const char *err_or_empty(const gt_result *r)
-{
-    return r->err[0] ? r->err : "(nothing)";
-}
-
-/* Number of lines in text (a last line without '\n' counts). */
-static int count_lines(const char *text)
-{
-    int n = 0;
-    const char *p = text;
-    while (*p != '\0') {
-        const char *nl = strchr(p, '\n');
-        n++;
-        if (nl == NULL)
-            break;
-        p = nl + 1;
-    }
-    return n;
 }
 
 struct summary {
@@ -115,9 +76,10 @@ static void expect_success(const gt_result *r, long n, long s)
 
     if (r->timed_out || !WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0)
         gt_fail("%s%s: %s, expected exit status 0; stdout: %s; stderr: %s", gt_ni_prefix(r->err),
-                cmdline, gt_status_str(r->status, r->timed_out), out_head(r), err_or_empty(r));
+                cmdline, gt_status_str(r->status, r->timed_out), gt_out_head(r),
+                gt_err_or_empty(r));
     if (parse_summary(r, &sum, why, sizeof why) == -1)
-        gt_fail("%s exited 0 but %s; stdout: %s", cmdline, why, out_head(r));
+        gt_fail("%s exited 0 but %s; stdout: %s", cmdline, why, gt_out_head(r));
     if (sum.messages != n || sum.size != s)
         gt_fail("%s printed messages=%ld size=%ld, expected messages=%ld size=%ld", cmdline,
                 sum.messages, sum.size, n, s);
@@ -128,11 +90,11 @@ static void expect_usage_error(const gt_result *r)
 {
     if (r->timed_out || !WIFEXITED(r->status) || WEXITSTATUS(r->status) != 2)
         gt_fail("%s: %s, expected exit status 2 (bad arguments); stderr: %s", cmdline,
-                gt_status_str(r->status, r->timed_out), err_or_empty(r));
-    if (count_lines(r->err) != 1)
+                gt_status_str(r->status, r->timed_out), gt_err_or_empty(r));
+    if (gt_count_lines(r->err) != 1)
         gt_fail("%s exited 2 but wrote %d lines on stderr, expected one line saying what is "
                 "wrong; stderr: %s",
-                cmdline, count_lines(r->err), err_or_empty(r));
+                cmdline, gt_count_lines(r->err), gt_err_or_empty(r));
 }
 
 /* The run must have failed with exit status 1 and a reason on stderr. */
@@ -142,7 +104,7 @@ static void expect_failure_1(const gt_result *r, const char *situation)
         gt_fail("%s%s against a server that %s: %s, expected exit status 1; stdout: %s; "
                 "stderr: %s",
                 gt_ni_prefix(r->err), cmdline, situation, gt_status_str(r->status, r->timed_out),
-                out_head(r), err_or_empty(r));
+                gt_out_head(r), gt_err_or_empty(r));
     if (r->err[0] == '\0')
         gt_fail("%s against a server that %s exited 1 but said nothing on stderr: tell the "
                 "user which message went wrong and how",
@@ -213,14 +175,14 @@ GT_TEST(echoclient_summary_line_fields, 40)
 
     if (!isfinite(s.seconds) || s.seconds < 0)
         gt_fail("%s printed seconds=%g: expected the run's duration in seconds; stdout: %s",
-                cmdline, s.seconds, out_head(&r));
+                cmdline, s.seconds, gt_out_head(&r));
     if (!isfinite(s.rate) || s.rate <= 0)
         gt_fail("%s printed rate=%g: expected round trips per second, above 0; stdout: %s", cmdline,
-                s.rate, out_head(&r));
+                s.rate, gt_out_head(&r));
     if (!(s.p50 > 0 && s.p50 <= s.p99 && s.p99 <= s.max && isfinite(s.max)))
         gt_fail("%s printed p50_us=%g p99_us=%g max_us=%g: expected 0 < p50 <= p99 <= max "
                 "(round-trip times in microseconds); stdout: %s",
-                cmdline, s.p50, s.p99, s.max, out_head(&r));
+                cmdline, s.p50, s.p99, s.max, gt_out_head(&r));
 }
 
 /* ---- servers of the test's own ------------------------------------------------------- */
@@ -240,27 +202,6 @@ struct fake_server {
     pid_t pid;
     int port;
 };
-
-static void pause_us(long us)
-{
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
-static int send_all(int fd, const unsigned char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 /* Read exactly len bytes (a message); returns the count read before EOF or error. */
 static size_t recv_all(int fd, unsigned char *p, size_t len)
@@ -297,10 +238,10 @@ static int fake_serve(int c, enum fake_mode mode, size_t size)
                 size_t piece = 1 + k++ % 3;
                 if (piece > (size_t)(n - off))
                     piece = (size_t)(n - off);
-                if (send_all(c, buf + off, piece) == -1)
+                if (gt_send_all(c, buf + off, piece) == -1)
                     return 0;
                 off += (ssize_t)piece;
-                pause_us(200);
+                gt_sleep(200e-6);
             }
         }
     }
@@ -314,11 +255,11 @@ static int fake_serve(int c, enum fake_mode mode, size_t size)
             reached = 1;
         }
         if (mode == FAKE_CLOSE_MID && i == FAKE_BAD_MESSAGE) {
-            send_all(c, buf, size / 2);
-            pause_us(50000); /* let the half arrive on its own before the end of file */
+            gt_send_all(c, buf, size / 2);
+            gt_sleep(50000e-6); /* let the half arrive on its own before the end of file */
             return 1;
         }
-        if (send_all(c, buf, size) == -1)
+        if (gt_send_all(c, buf, size) == -1)
             return reached;
     }
 }
@@ -389,7 +330,7 @@ static int fake_stop(struct fake_server *f)
                 ;
             break;
         }
-        pause_us(2000);
+        gt_sleep(2000e-6);
     }
     return WIFEXITED(st) && WEXITSTATUS(st) == FAKE_REACHED;
 }
@@ -400,7 +341,7 @@ static void expect_reached(int reached, const gt_result *r, const char *situatio
     if (!reached)
         gt_fail("%s failed before it got to the 3rd message, so it was not tested against a "
                 "server that %s: %s; stderr: %s",
-                cmdline, situation, gt_status_str(r->status, r->timed_out), err_or_empty(r));
+                cmdline, situation, gt_status_str(r->status, r->timed_out), gt_err_or_empty(r));
 }
 
 GT_TEST(echoclient_tiny_writes_server, 30)
@@ -418,8 +359,8 @@ GT_TEST(echoclient_tiny_writes_server, 30)
         gt_fail("%s%s against a server that echoes right but in pieces of 1 to 3 bytes: %s, "
                 "expected exit status 0 (a read may return fewer bytes than asked: keep reading "
                 "until the whole message is back); stdout: %s; stderr: %s",
-                gt_ni_prefix(r.err), cmdline, gt_status_str(r.status, r.timed_out), out_head(&r),
-                err_or_empty(&r));
+                gt_ni_prefix(r.err), cmdline, gt_status_str(r.status, r.timed_out), gt_out_head(&r),
+                gt_err_or_empty(&r));
     expect_success(&r, 10, 300);
 }
 
@@ -440,7 +381,7 @@ GT_TEST(echoclient_detects_corrupt_byte, 30)
         gt_fail("%s against a server that flips byte 10 of the 3rd echo exited 1, but stderr "
                 "does not say which byte differs (expected a line like \"echoclient: message 3 "
                 "of 5: byte 10 differs: sent 0x.., got 0x..\"); stderr: %s",
-                cmdline, err_or_empty(&r));
+                cmdline, gt_err_or_empty(&r));
 }
 
 GT_TEST(echoclient_detects_early_close, 30)
@@ -483,7 +424,7 @@ GT_TEST(echoclient_help_exit_0, 10)
     run_client(&r, 10, args);
     if (r.timed_out || !WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0)
         gt_fail("%s: %s, expected exit status 0; stderr: %s", cmdline,
-                gt_status_str(r.status, r.timed_out), err_or_empty(&r));
+                gt_status_str(r.status, r.timed_out), gt_err_or_empty(&r));
     if (r.out_len == 0)
         gt_fail("%s exited 0 but printed nothing on stdout: expected the usage", cmdline);
 }

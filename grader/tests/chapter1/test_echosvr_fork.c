@@ -25,20 +25,6 @@
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void pause_s(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
 static void start_server(gt_proc *srv)
 {
     gt_server_start(srv, gt_student("echosvr_fork"), NULL);
@@ -86,7 +72,7 @@ static size_t recv_pattern(int fd, size_t len, unsigned seed, double deadline, l
         return 0;
     gt_fill_pattern(want, len, seed);
     while (have < len) {
-        double left = deadline - now_s();
+        double left = deadline - gt_now();
         if (left <= 0)
             break;
         struct pollfd pf = {.fd = fd, .events = POLLIN};
@@ -122,7 +108,7 @@ static void echo_or_fail(const gt_proc *srv, int fd, size_t len, unsigned seed, 
     if (send_pattern(fd, len, seed) == -1)
         gt_fail("%s: sending %zu bytes to echosvr_fork failed: %s; server stderr: %s", who, len,
                 strerror(errno), server_err(srv));
-    size_t got = recv_pattern(fd, len, seed, now_s() + limit, &bad, &closed);
+    size_t got = recv_pattern(fd, len, seed, gt_now() + limit, &bad, &closed);
     if (bad >= 0)
         gt_fail("%s: byte %ld of the %zu-byte echo is wrong; server stderr: %s", who, bad, len,
                 server_err(srv));
@@ -190,10 +176,10 @@ static int pid_ended(pid_t pid)
  * that (on the memcheck pass) valgrind finishes its report. Never fails. */
 static void let_children_end(const pid_t *pids, int n)
 {
-    double deadline = now_s() + 10.0 * gt_time_scale();
+    double deadline = gt_now() + 10.0 * gt_time_scale();
     for (int i = 0; i < n; i++)
-        while (!pid_ended(pids[i]) && now_s() < deadline)
-            pause_s(0.01);
+        while (!pid_ended(pids[i]) && gt_now() < deadline)
+            gt_sleep(0.01);
 }
 
 static void close_all(int *fds, int n)
@@ -282,7 +268,7 @@ GT_TEST(echosvr_fork_50_clients_at_once, 60)
                     "stderr: %s",
                     i + 1, CLIENTS, LEN, strerror(errno), server_err(&srv));
     double limit = 20.0 * gt_time_scale();
-    double deadline = now_s() + limit;
+    double deadline = gt_now() + limit;
     for (int i = 0; i < CLIENTS; i++) {
         long bad;
         int closed;
@@ -329,7 +315,7 @@ GT_TEST(echosvr_fork_no_zombies_after_clients_leave, 30)
 
     /* the children end with their clients; the server must reap each one (a short grace) */
     double limit = 5.0 * gt_time_scale();
-    double deadline = now_s() + limit;
+    double deadline = gt_now() + limit;
     int zombies = 0, running = 0;
     for (;;) {
         nk = children_of(srv.pid, kids, states, MAX_KIDS);
@@ -340,9 +326,9 @@ GT_TEST(echosvr_fork_no_zombies_after_clients_leave, 30)
             else
                 running++;
         }
-        if (nk == 0 || now_s() >= deadline)
+        if (nk == 0 || gt_now() >= deadline)
             break;
-        pause_s(0.02);
+        gt_sleep(0.02);
     }
     if (!gt_proc_alive(&srv)) {
         int st = gt_server_stop(&srv);
@@ -373,8 +359,8 @@ GT_TEST(echosvr_fork_client_reset_mid_message, 30)
         /* as much as goes without blocking, and the echo never read: the server is busy
          * writing back when the connection is reset (SO_LINGER 0: close sends RST) */
         size_t off = 0;
-        double until = now_s() + 0.5 * gt_time_scale();
-        while (off < sizeof buf && now_s() < until) {
+        double until = gt_now() + 0.5 * gt_time_scale();
+        while (off < sizeof buf && gt_now() < until) {
             ssize_t n = send(fd, buf + off, sizeof buf - off, MSG_NOSIGNAL | MSG_DONTWAIT);
             if (n > 0) {
                 off += (size_t)n;
@@ -382,14 +368,14 @@ GT_TEST(echosvr_fork_client_reset_mid_message, 30)
             }
             if (n == -1 && errno != EAGAIN && errno != EINTR)
                 break;
-            pause_s(0.005);
+            gt_sleep(0.005);
         }
-        pause_s(0.05);
+        gt_sleep(0.05);
         struct linger lg = {.l_onoff = 1, .l_linger = 0};
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
         close(fd);
     }
-    pause_s(0.2 * gt_time_scale());
+    gt_sleep(0.2 * gt_time_scale());
     if (!gt_proc_alive(&srv)) {
         int st = gt_server_stop(&srv);
         gt_fail("echosvr_fork ended after a client reset its connection in the middle of a "

@@ -26,38 +26,10 @@
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
-static void make_pipe(int p[2])
-{
-    if (pipe2(p, O_CLOEXEC) == -1)
-        gt_fail("pipe(): %s", strerror(errno));
-}
-
 static void make_socketpair(int sv[2])
 {
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
         gt_fail("socketpair(AF_UNIX, SOCK_STREAM): %s", strerror(errno));
-}
-
-static void pause_us(long us)
-{
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
-/* fork() a helper: returns 0 in the helper (which must end with _exit), its pid in the test. */
-static pid_t fork_helper(void)
-{
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == -1)
-        gt_fail("fork() of a test helper: %s", strerror(errno));
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(99);
-    }
-    return pid;
 }
 
 static void stop_helper(pid_t pid)
@@ -65,21 +37,6 @@ static void stop_helper(pid_t pid)
     kill(pid, SIGKILL);
     while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
         ;
-}
-
-/* send() that never raises SIGPIPE and retries after EINTR; for helpers */
-static int send_all(int fd, const unsigned char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
 }
 
 /* Index of the first byte where got differs from want, or -1. */
@@ -143,7 +100,7 @@ GT_TEST(rio_read_exact_buffered_data, 10)
     int p[2];
 
     gt_fill_pattern(want, sizeof want, 11);
-    make_pipe(p);
+    gt_pipe(p);
     if (write(p[1], want, sizeof want) != (ssize_t)sizeof want)
         gt_fail("write() into the test pipe: %s", strerror(errno));
 
@@ -170,14 +127,14 @@ GT_TEST(rio_read_exact_one_byte_at_a_time, 20)
 
     gt_fill_pattern(want, LEN, 12);
     make_socketpair(sv);
-    pid_t pid = fork_helper();
+    pid_t pid = gt_fork_helper();
     if (pid == 0) {
         /* the peer: one byte per write, with a pause, so every read sees a short count */
         close(sv[0]);
         for (int i = 0; i < LEN; i++) {
-            if (send_all(sv[1], want + i, 1) == -1)
+            if (gt_send_all(sv[1], want + i, 1) == -1)
                 _exit(1);
-            pause_us(500);
+            gt_sleep(500e-6);
         }
         char c;
         while (read(sv[1], &c, 1) > 0) /* until the test closes its end */
@@ -206,16 +163,16 @@ GT_TEST(rio_read_exact_eintr, 20)
     make_socketpair(sv);
     catch_sigusr1(0, &old); /* no SA_RESTART: a blocked read() fails with EINTR */
     pid_t test_pid = getpid();
-    pid_t pid = fork_helper();
+    pid_t pid = gt_fork_helper();
     if (pid == 0) {
         /* signal the reader while it waits for data, then send the next chunk */
         close(sv[0]);
         for (int i = 0; i < CHUNKS; i++) {
             for (int k = 0; k < 2; k++) {
                 kill(test_pid, SIGUSR1);
-                pause_us(1000);
+                gt_sleep(1000e-6);
             }
-            if (send_all(sv[1], want + i * CHUNK, CHUNK) == -1)
+            if (gt_send_all(sv[1], want + i * CHUNK, CHUNK) == -1)
                 _exit(1);
         }
         char c;
@@ -244,14 +201,14 @@ GT_TEST(rio_read_exact_eof_mid_message, 20)
 
     gt_fill_pattern(want, SENT, 14);
     make_socketpair(sv);
-    pid_t pid = fork_helper();
+    pid_t pid = gt_fork_helper();
     if (pid == 0) {
         /* 100 bytes in four pieces, then close: end of file after 100 of 300 */
         close(sv[0]);
         for (int i = 0; i < 4; i++) {
-            if (send_all(sv[1], want + i * 25, 25) == -1)
+            if (gt_send_all(sv[1], want + i * 25, 25) == -1)
                 _exit(1);
-            pause_us(2000);
+            gt_sleep(2000e-6);
         }
         close(sv[1]);
         _exit(0);
@@ -287,7 +244,7 @@ GT_TEST(rio_read_exact_len_zero, 10)
     unsigned char buf[8] = {0}, c = 0x5a;
     int p[2];
 
-    make_pipe(p);
+    gt_pipe(p);
     if (write(p[1], &c, 1) != 1)
         gt_fail("write() into the test pipe: %s", strerror(errno));
     ssize_t r = rio_read_exact(p[0], buf, 0);
@@ -329,7 +286,7 @@ GT_TEST(rio_write_all_small_buffer, 10)
     int p[2];
 
     gt_fill_pattern(want, sizeof want, 21);
-    make_pipe(p);
+    gt_pipe(p);
     ssize_t r = rio_write_all(p[1], want, sizeof want);
     expect_count("rio_write_all(pipe, 100 bytes)", r, errno, sizeof want);
 
@@ -369,10 +326,10 @@ static void write_against_slow_reader(int sa_flags, const char *call)
     int small = 4096;
     setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
     setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    make_pipe(rp);
+    gt_pipe(rp);
     catch_sigusr1(sa_flags, &old);
     pid_t test_pid = getpid();
-    pid_t pid = fork_helper();
+    pid_t pid = gt_fork_helper();
     if (pid == 0) {
         unsigned char buf[2048];
         close(sv[0]);
@@ -382,7 +339,7 @@ static void write_against_slow_reader(int sa_flags, const char *call)
         for (;;) {
             for (int k = 0; k < 2; k++) {
                 kill(test_pid, SIGUSR1);
-                pause_us(300);
+                gt_sleep(300e-6);
             }
             ssize_t n = read(sv[1], buf, sizeof buf);
             if (n == -1 && errno == EINTR)
@@ -467,7 +424,7 @@ GT_TEST(rio_write_all_len_zero, 10)
     unsigned char buf[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     int p[2];
 
-    make_pipe(p);
+    gt_pipe(p);
     ssize_t r = rio_write_all(p[1], buf, 0);
     expect_count("rio_write_all(len=0)", r, errno, 0);
 

@@ -62,85 +62,10 @@ static const char *key_str(void)
     return keyarg;
 }
 
-static void describe(const char *prog, const char *const *args)
-{
-    snprintf(cmdline, sizeof cmdline, "%s", prog);
-    for (const char *const *a = args; *a != NULL; a++) {
-        size_t used = strlen(cmdline);
-        snprintf(cmdline + used, sizeof cmdline - used, " %s", *a);
-    }
-}
-
 static void run_ipc(gt_result *r, double timeout_s, const char *const *args)
 {
-    describe("ipcbench", args);
+    gt_describe(cmdline, sizeof cmdline, "ipcbench", args);
     gt_run(r, timeout_s, gt_student("ipcbench"), args);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void pause_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
-/* The first 400 bytes of text, for a message; two may appear in one message. */
-static const char *head(const char *text)
-{
-    static char ring[2][401];
-    static unsigned next;
-    char *buf = ring[next++ % 2];
-    size_t n = strlen(text);
-    if (n > 400)
-        n = 400;
-    memcpy(buf, text, n);
-    buf[n] = '\0';
-    while (n > 0 && buf[n - 1] == '\n')
-        buf[--n] = '\0';
-    return n > 0 ? buf : "(nothing)";
-}
-
-static void expect_exit(const gt_result *r, int want)
-{
-    if (r->timed_out || !WIFEXITED(r->status) || WEXITSTATUS(r->status) != want)
-        gt_fail("%s%s: %s, expected exit status %d; stdout: %s; stderr: %s", gt_ni_prefix(r->err),
-                cmdline, gt_status_str(r->status, r->timed_out), want, head(r->out), head(r->err));
-}
-
-static int count_lines(const char *text)
-{
-    int n = 0;
-    for (const char *p = text; *p != '\0';) {
-        const char *nl = strchr(p, '\n');
-        n++;
-        if (nl == NULL)
-            break;
-        p = nl + 1;
-    }
-    return n;
-}
-
-static int num(const char *s, double *v)
-{
-    char *end;
-    errno = 0;
-    *v = strtod(s, &end);
-    return errno == 0 && end != s && *end == '\0' && isfinite(*v) ? 0 : -1;
-}
-
-static int whole(const char *s, long *v)
-{
-    char *end;
-    errno = 0;
-    *v = strtol(s, &end, 10);
-    return errno == 0 && end != s && *end == '\0' ? 0 : -1;
 }
 
 static int cpu_field(const char *s, int *cpu)
@@ -150,7 +75,7 @@ static int cpu_field(const char *s, int *cpu)
         *cpu = -1;
         return 0;
     }
-    if (whole(s, &v) == -1 || v < 0 || v >= CPU_SETSIZE)
+    if (gt_parse_long(s, &v) == -1 || v < 0 || v >= CPU_SETSIZE)
         return -1;
     *cpu = (int)v;
     return 0;
@@ -177,15 +102,16 @@ static void parse_row(const char *line, struct row *row)
         gt_fail("%s printed the line '%s': mechanism '%s' is not pipe, unix, tcp or shm",
                 cmdline, line, f[0]);
     snprintf(row->mech, sizeof row->mech, "%s", f[0]);
-    if (whole(f[1], &row->size) == -1 || whole(f[2], &row->count) == -1)
+    if (gt_parse_long(f[1], &row->size) == -1 || gt_parse_long(f[2], &row->count) == -1)
         gt_fail("%s printed the line '%s': size and count must be whole numbers", cmdline, line);
     if (cpu_field(f[3], &row->parent_cpu) == -1 || cpu_field(f[4], &row->child_cpu) == -1)
         gt_fail("%s printed the line '%s': parent_cpu and child_cpu must be 'any' or a CPU "
                 "number",
                 cmdline, line);
-    if (num(f[5], &row->p50) == -1 || num(f[6], &row->p99) == -1 || num(f[7], &row->max) == -1 ||
-        num(f[8], &row->rt_per_s) == -1 || num(f[9], &row->msgs_per_s) == -1 ||
-        num(f[10], &row->mb_per_s) == -1)
+    if (gt_parse_double(f[5], &row->p50) == -1 || gt_parse_double(f[6], &row->p99) == -1 ||
+        gt_parse_double(f[7], &row->max) == -1 || gt_parse_double(f[8], &row->rt_per_s) == -1 ||
+        gt_parse_double(f[9], &row->msgs_per_s) == -1 ||
+        gt_parse_double(f[10], &row->mb_per_s) == -1)
         gt_fail("%s printed the line '%s': the last six fields must be numbers", cmdline, line);
     if (!(row->p50 > 0 && row->p50 <= row->p99 && row->p99 <= row->max))
         gt_fail("%s printed the line '%s': expected 0 < p50_ns <= p99_ns <= max_ns (round-trip "
@@ -205,22 +131,22 @@ static void parse_row(const char *line, struct row *row)
 
 static void expect_table(const gt_result *r, struct table *t)
 {
-    expect_exit(r, 0);
+    gt_expect_exit(r, cmdline, 0);
     const char *p = r->out;
     const char *nl = strchr(p, '\n');
     if (nl == NULL || (size_t)(nl - p) != strlen(HEADER) || strncmp(p, HEADER, strlen(HEADER)) != 0)
         gt_fail("%s: the first line of stdout must be the header '" HEADER "'; stdout: %s",
-                cmdline, head(r->out));
+                cmdline, gt_head(r->out));
     t->nrows = 0;
     for (p = nl + 1; *p != '\0'; p = nl + 1) {
         nl = strchr(p, '\n');
         if (nl == NULL)
             gt_fail("%s: the last line of stdout does not end with a newline; stdout: %s",
-                    cmdline, head(r->out));
+                    cmdline, gt_head(r->out));
         char line[512];
         size_t len = (size_t)(nl - p);
         if (len >= sizeof line || t->nrows == MAX_ROWS)
-            gt_fail("%s printed too much on stdout: %s", cmdline, head(r->out));
+            gt_fail("%s printed too much on stdout: %s", cmdline, gt_head(r->out));
         memcpy(line, p, len);
         line[len] = '\0';
         parse_row(line, &t->rows[t->nrows++]);
@@ -238,18 +164,18 @@ static void expect_rows(const gt_result *r, struct table *t, const char *mechs, 
     for (char *m = strtok(want, ","); m != NULL; m = strtok(NULL, ","), i++) {
         if (i >= t->nrows)
             gt_fail("%s printed %d data lines, expected one per mechanism: %s; stdout: %s",
-                    cmdline, t->nrows, mechs, head(r->out));
+                    cmdline, t->nrows, mechs, gt_head(r->out));
         if (strcmp(t->rows[i].mech, m) != 0)
             gt_fail("%s: data line %d is for %s, expected %s (one line per mechanism, in the "
                     "order %s); stdout: %s",
-                    cmdline, i + 1, t->rows[i].mech, m, mechs, head(r->out));
+                    cmdline, i + 1, t->rows[i].mech, m, mechs, gt_head(r->out));
         if (t->rows[i].size != size || t->rows[i].count != count)
             gt_fail("%s: the %s line says size=%ld count=%ld, expected size=%ld count=%ld",
                     cmdline, m, t->rows[i].size, t->rows[i].count, size, count);
     }
     if (t->nrows != i)
         gt_fail("%s printed %d data lines, expected %d (%s); stdout: %s", cmdline, t->nrows, i,
-                mechs, head(r->out));
+                mechs, gt_head(r->out));
 }
 
 /* ---- System V segments ----------------------------------------------------------------- */
@@ -291,14 +217,14 @@ static int find_segment(int key, pid_t pid, struct seg *s)
 static void expect_no_segment(int key, const char *when)
 {
     struct seg s;
-    double deadline = now_s() + 2.0 * gt_time_scale();
+    double deadline = gt_now() + 2.0 * gt_time_scale();
     while (find_segment(key, 0, &s)) {
-        if (now_s() > deadline)
+        if (gt_now() > deadline)
             gt_fail("%s, a System V segment with key %d (0x%x) is still there (shmid %d, %lu "
                     "bytes, %d attached): remove the segment you created on every exit "
                     "(shmctl IPC_RMID)",
                     when, key, (unsigned)key, s.shmid, s.size, s.nattch);
-        pause_ms(20);
+        gt_sleep(20e-3);
     }
 }
 
@@ -317,7 +243,7 @@ static void bg_start(struct bg *b, const char *const *args)
     for (const char *const *a = args; *a != NULL && n < 31; a++)
         argv[n++] = *a;
     argv[n] = NULL;
-    describe("ipcbench", args);
+    gt_describe(cmdline, sizeof cmdline, "ipcbench", args);
     snprintf(b->err_path, sizeof b->err_path, "%s/ipcbench-bg.stderr", gt_tmpdir());
 
     pid_t parent = getpid();
@@ -399,7 +325,7 @@ static pid_t child_of(pid_t pid)
 static void bg_wait_segment(struct bg *b, int key, struct seg *s)
 {
     double limit = 10.0 * gt_time_scale();
-    double deadline = now_s() + limit;
+    double deadline = gt_now() + limit;
     for (;;) {
         if (find_segment(key, b->pid, s))
             return;
@@ -412,15 +338,15 @@ static void bg_wait_segment(struct bg *b, int key, struct seg *s)
             bg_err(b, err, sizeof err);
             gt_fail("%s%s ended (%s) before a shared-memory segment with key %d was seen; "
                     "stderr: %s",
-                    gt_ni_prefix(err), cmdline, gt_status_str(st, 0), key, head(err));
+                    gt_ni_prefix(err), cmdline, gt_status_str(st, 0), key, gt_head(err));
         }
-        if (now_s() > deadline) {
+        if (gt_now() > deadline) {
             bg_kill(b);
             gt_fail("%s ran for %.0f s without a shared-memory segment with key %d (or created "
                     "by it) in /proc/sysvipc/shm",
                     cmdline, limit, key);
         }
-        pause_ms(5);
+        gt_sleep(5e-3);
     }
 }
 
@@ -548,13 +474,13 @@ GT_TEST(ipcbench_shm_key_taken_exit_1, 60)
 
     if (strcasestr(r.err, "not implemented") != NULL)
         gt_fail("not implemented: %s: %s; stderr: %s", cmdline,
-                gt_status_str(r.status, r.timed_out), head(r.err));
+                gt_status_str(r.status, r.timed_out), gt_head(r.err));
     if (!r.timed_out && WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0)
         gt_fail("%s exited 0 although the key was already in use by another segment: create "
                 "with IPC_CREAT | IPC_EXCL and stop (exit 1) when shmget fails with EEXIST, "
                 "never use or remove a segment you did not create",
                 cmdline);
-    expect_exit(&r, 1);
+    gt_expect_exit(&r, cmdline, 1);
     if (!still || s.shmid != id)
         gt_fail("%s removed the segment that already held key %d (it was not its own): never "
                 "remove a segment you did not create",
@@ -569,7 +495,7 @@ GT_TEST(ipcbench_shm_key_taken_exit_1, 60)
     if (strstr(r.err, dec) == NULL && strcasestr(r.err, hex) == NULL)
         gt_fail("%s exited 1 but its stderr does not name the key %d (0x%x) that is in use; "
                 "stderr: %s",
-                cmdline, key, (unsigned)key, head(r.err));
+                cmdline, key, (unsigned)key, gt_head(r.err));
 }
 
 GT_TEST(ipcbench_sigterm_leaves_no_segment, 60)
@@ -581,17 +507,17 @@ GT_TEST(ipcbench_sigterm_leaves_no_segment, 60)
 
     bg_start(&b, args);
     bg_wait_segment(&b, key, &s);
-    pause_ms(100); /* well into the round trips */
+    gt_sleep(100e-3); /* well into the round trips */
     kill(b.pid, SIGTERM);
     double limit = 10.0 * gt_time_scale();
-    double deadline = now_s() + limit;
+    double deadline = gt_now() + limit;
     int st;
     while (!bg_ended(&b, &st)) {
-        if (now_s() > deadline) {
+        if (gt_now() > deadline) {
             bg_kill(&b);
             gt_fail("%s was still running %.0f s after SIGTERM", cmdline, limit);
         }
-        pause_ms(10);
+        gt_sleep(10e-3);
     }
     expect_no_segment(key, "after SIGTERM ended ipcbench -m shm in the middle of its run");
 }
@@ -606,36 +532,36 @@ GT_TEST(ipcbench_child_killed_exit_1_no_segment, 60)
     bg_start(&b, args);
     bg_wait_segment(&b, key, &s);
     double limit = 10.0 * gt_time_scale();
-    double deadline = now_s() + limit;
+    double deadline = gt_now() + limit;
     pid_t c;
     while ((c = child_of(b.pid)) <= 0) {
-        if (now_s() > deadline) {
+        if (gt_now() > deadline) {
             bg_kill(&b);
             gt_fail("%s: no child process seen within %.0f s", cmdline, limit);
         }
-        pause_ms(5);
+        gt_sleep(5e-3);
     }
-    pause_ms(100); /* well into the round trips */
+    gt_sleep(100e-3); /* well into the round trips */
     kill(c, SIGKILL);
 
     /* the parent must notice that its peer is gone, not wait for it for ever */
-    deadline = now_s() + limit;
+    deadline = gt_now() + limit;
     int st;
     while (!bg_ended(&b, &st)) {
-        if (now_s() > deadline) {
+        if (gt_now() > deadline) {
             bg_kill(&b);
             gt_fail("%s: its child was killed, and %.0f s later it was still running: while "
                     "waiting for the other process, check now and then that it is alive",
                     cmdline, limit);
         }
-        pause_ms(10);
+        gt_sleep(10e-3);
     }
     char err[600];
     bg_err(&b, err, sizeof err);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 1)
         gt_fail("%s%s: its child was killed mid-run, and it %s; expected exit status 1 with a "
                 "message; stderr: %s",
-                gt_ni_prefix(err), cmdline, gt_status_str(st, 0), head(err));
+                gt_ni_prefix(err), cmdline, gt_status_str(st, 0), gt_head(err));
     if (err[0] == '\0')
         gt_fail("%s exited 1 when its child was killed, but said nothing on stderr", cmdline);
     expect_no_segment(key, "after ipcbench -m shm failed because its child was killed");
@@ -649,8 +575,8 @@ GT_TEST(ipcbench_unavailable_cpu_exit_1, 30)
     if (r.timed_out || !WIFEXITED(r.status) || WEXITSTATUS(r.status) != 1)
         gt_fail("%s%s (CPU 1000 does not exist here): %s, expected exit status 1; stdout: %s; "
                 "stderr: %s",
-                gt_ni_prefix(r.err), cmdline, gt_status_str(r.status, r.timed_out), head(r.out),
-                head(r.err));
+                gt_ni_prefix(r.err), cmdline, gt_status_str(r.status, r.timed_out), gt_head(r.out),
+                gt_head(r.err));
     if (r.err[0] == '\0')
         gt_fail("%s exited 1 but said nothing on stderr: say which CPU can not be used",
                 cmdline);
@@ -711,7 +637,7 @@ GT_TEST(ipcbench_cpus_pins_both_processes, 60)
     const char *args[] = {"--cpus", "0,1", "-m", "pipe", "-n", "10000000", "-k", key_str(), NULL};
     bg_start(&b, args);
     double limit = 10.0 * gt_time_scale();
-    double deadline = now_s() + limit;
+    double deadline = gt_now() + limit;
     char pl[64] = "", cl[64] = "";
     for (;;) {
         int st;
@@ -719,7 +645,7 @@ GT_TEST(ipcbench_cpus_pins_both_processes, 60)
             char err[600];
             bg_err(&b, err, sizeof err);
             gt_fail("%s%s ended (%s) while the test looked at its CPUs; stderr: %s",
-                    gt_ni_prefix(err), cmdline, gt_status_str(st, 0), head(err));
+                    gt_ni_prefix(err), cmdline, gt_status_str(st, 0), gt_head(err));
         }
         pid_t c = child_of(b.pid);
         cpus_allowed(b.pid, pl, sizeof pl);
@@ -727,14 +653,14 @@ GT_TEST(ipcbench_cpus_pins_both_processes, 60)
             cpus_allowed(c, cl, sizeof cl);
         if (strcmp(pl, "0") == 0 && strcmp(cl, "1") == 0)
             break;
-        if (now_s() > deadline) {
+        if (gt_now() > deadline) {
             bg_kill(&b);
             gt_fail("%s: after %.0f s the parent may run on CPUs '%s' and its child on '%s' "
                     "(/proc/PID/status, Cpus_allowed_list), expected '0' and '1'%s",
                     cmdline, limit, pl, c > 0 ? cl : "(no child seen)",
                     c > 0 ? "" : ": the child process was not found");
         }
-        pause_ms(5);
+        gt_sleep(5e-3);
     }
     bg_kill(&b);
 }
@@ -746,10 +672,7 @@ GT_TEST(ipcbench_help_exit_0, 20)
     gt_result r;
     const char *args[] = {"--help", NULL};
     run_ipc(&r, 10, args);
-    expect_exit(&r, 0);
-    if (strstr(r.out, "usage") == NULL)
-        gt_fail("%s exited 0 but its stdout does not contain 'usage'; stdout: %s", cmdline,
-                head(r.out));
+    gt_expect_help(&r, cmdline);
 }
 
 GT_TEST(ipcbench_bad_args_exit_2, 40)
@@ -772,15 +695,6 @@ GT_TEST(ipcbench_bad_args_exit_2, 40)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         gt_result r;
         run_ipc(&r, 10, cases[i]);
-        if (r.timed_out || !WIFEXITED(r.status) || WEXITSTATUS(r.status) != 2)
-            gt_fail("%s: %s, expected exit status 2 (bad arguments); stdout: %s; stderr: %s",
-                    cmdline, gt_status_str(r.status, r.timed_out), head(r.out), head(r.err));
-        if (count_lines(r.err) != 1)
-            gt_fail("%s exited 2 but wrote %d lines on stderr, expected one line saying what "
-                    "is wrong; stderr: %s",
-                    cmdline, count_lines(r.err), head(r.err));
-        if (r.out_len != 0)
-            gt_fail("%s exited 2 but printed on stdout (nothing should run): %s", cmdline,
-                    head(r.out));
+        gt_expect_usage_error(&r, cmdline, "nothing should run");
     }
 }

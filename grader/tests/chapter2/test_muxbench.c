@@ -45,11 +45,7 @@ static char cmdline[512]; /* the last command, for messages */
 
 static void run_mux(gt_result *r, double timeout_s, const char *const *args)
 {
-    snprintf(cmdline, sizeof cmdline, "muxbench");
-    for (const char *const *a = args; *a != NULL; a++) {
-        size_t used = strlen(cmdline);
-        snprintf(cmdline + used, sizeof cmdline - used, " %s", *a);
-    }
+    gt_describe(cmdline, sizeof cmdline, "muxbench", args);
     gt_run(r, timeout_s, gt_student("muxbench"), args);
 }
 
@@ -73,58 +69,6 @@ static void run_mux_limited(gt_result *r, double timeout_s, const char *limit_cm
         snprintf(cmdline + used, sizeof cmdline - used, " %s", *a);
     }
     gt_run(r, timeout_s, "/bin/sh", argv);
-}
-
-/* The first 400 bytes of text, for a message; two may appear in one message. */
-static const char *head(const char *text)
-{
-    static char ring[2][401];
-    static unsigned next;
-    char *buf = ring[next++ % 2];
-    size_t n = strlen(text);
-    if (n > 400)
-        n = 400;
-    memcpy(buf, text, n);
-    buf[n] = '\0';
-    while (n > 0 && buf[n - 1] == '\n')
-        buf[--n] = '\0';
-    return n > 0 ? buf : "(nothing)";
-}
-
-static void expect_exit(const gt_result *r, int want)
-{
-    if (r->timed_out || !WIFEXITED(r->status) || WEXITSTATUS(r->status) != want)
-        gt_fail("%s%s: %s, expected exit status %d; stdout: %s; stderr: %s", gt_ni_prefix(r->err),
-                cmdline, gt_status_str(r->status, r->timed_out), want, head(r->out), head(r->err));
-}
-
-static int count_lines(const char *text)
-{
-    int n = 0;
-    for (const char *p = text; *p != '\0';) {
-        const char *nl = strchr(p, '\n');
-        n++;
-        if (nl == NULL)
-            break;
-        p = nl + 1;
-    }
-    return n;
-}
-
-static int parse_long(const char *s, long *v)
-{
-    char *end;
-    errno = 0;
-    *v = strtol(s, &end, 10);
-    return errno == 0 && end != s && *end == '\0' ? 0 : -1;
-}
-
-static int parse_double(const char *s, double *v)
-{
-    char *end;
-    errno = 0;
-    *v = strtod(s, &end);
-    return errno == 0 && end != s && *end == '\0' && isfinite(*v) ? 0 : -1;
 }
 
 /* Parse one data line into *row; on a problem, fail the test saying what is wrong. */
@@ -151,15 +95,15 @@ static void parse_row(const char *line, struct row *row)
         gt_fail("%s printed the line '%s': mechanism '%s' is not select, poll or epoll", cmdline,
                 line, field[0]);
     snprintf(row->mech, sizeof row->mech, "%s", field[0]);
-    if (parse_long(field[1], &row->n) == -1 || row->n < 1 ||
-        parse_long(field[2], &row->iterations) == -1 || row->iterations < 1 ||
-        parse_long(field[6], &row->rounds) == -1 || row->rounds < 1)
+    if (gt_parse_long(field[1], &row->n) == -1 || row->n < 1 ||
+        gt_parse_long(field[2], &row->iterations) == -1 || row->iterations < 1 ||
+        gt_parse_long(field[6], &row->rounds) == -1 || row->rounds < 1)
         gt_fail("%s printed the line '%s': n, iterations and rounds must be whole numbers of "
                 "at least 1",
                 cmdline, line);
-    if (parse_double(field[3], &row->per_wait) == -1 ||
-        parse_double(field[4], &row->per_min) == -1 ||
-        parse_double(field[5], &row->per_max) == -1)
+    if (gt_parse_double(field[3], &row->per_wait) == -1 ||
+        gt_parse_double(field[4], &row->per_min) == -1 ||
+        gt_parse_double(field[5], &row->per_max) == -1)
         gt_fail("%s printed the line '%s': ns_per_wait, ns_per_wait_min and ns_per_wait_max "
                 "must be numbers",
                 cmdline, line);
@@ -167,7 +111,7 @@ static void parse_row(const char *line, struct row *row)
         gt_fail("%s printed the line '%s': expected 0 < ns_per_wait_min <= ns_per_wait <= "
                 "ns_per_wait_max (nanoseconds per wait)",
                 cmdline, line);
-    if (parse_long(field[7], &row->setup_ns) == -1 || row->setup_ns < 0)
+    if (gt_parse_long(field[7], &row->setup_ns) == -1 || row->setup_ns < 0)
         gt_fail("%s printed the line '%s': setup_ns must be a whole number, 0 or more", cmdline,
                 line);
     if (strcmp(field[8], "udp") != 0 && strcmp(field[8], "eventfd") != 0)
@@ -179,20 +123,20 @@ static void parse_row(const char *line, struct row *row)
 /* A successful run: exit 0, the header, then only well-formed data lines. */
 static void expect_table(const gt_result *r, struct table *t)
 {
-    expect_exit(r, 0);
+    gt_expect_exit(r, cmdline, 0);
     if (r->out_len >= sizeof r->out - 1)
         gt_fail("%s printed more than %zu bytes on stdout", cmdline, sizeof r->out - 1);
     const char *p = r->out;
     const char *nl = strchr(p, '\n');
     if (nl == NULL || (size_t)(nl - p) != strlen(HEADER) || strncmp(p, HEADER, strlen(HEADER)) != 0)
         gt_fail("%s: the first line of stdout must be the header '" HEADER "'; stdout: %s",
-                cmdline, head(r->out));
+                cmdline, gt_head(r->out));
     t->nrows = 0;
     for (p = nl + 1; *p != '\0'; p = nl + 1) {
         nl = strchr(p, '\n');
         if (nl == NULL)
             gt_fail("%s: the last line of stdout does not end with a newline; stdout: %s",
-                    cmdline, head(r->out));
+                    cmdline, gt_head(r->out));
         char line[512];
         size_t len = (size_t)(nl - p);
         if (len >= sizeof line)
@@ -243,10 +187,7 @@ GT_TEST(muxbench_help_exit_0, 20)
     gt_result r;
     const char *args[] = {"--help", NULL};
     run_mux(&r, 10, args);
-    expect_exit(&r, 0);
-    if (strstr(r.out, "usage") == NULL)
-        gt_fail("%s exited 0 but its stdout does not contain 'usage'; stdout: %s", cmdline,
-                head(r.out));
+    gt_expect_help(&r, cmdline);
 }
 
 GT_TEST(muxbench_bad_args_exit_2, 40)
@@ -260,16 +201,7 @@ GT_TEST(muxbench_bad_args_exit_2, 40)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         gt_result r;
         run_mux(&r, 10, cases[i]);
-        if (r.timed_out || !WIFEXITED(r.status) || WEXITSTATUS(r.status) != 2)
-            gt_fail("%s: %s, expected exit status 2 (bad arguments); stdout: %s; stderr: %s",
-                    cmdline, gt_status_str(r.status, r.timed_out), head(r.out), head(r.err));
-        if (count_lines(r.err) != 1)
-            gt_fail("%s exited 2 but wrote %d lines on stderr, expected one line saying what "
-                    "is wrong; stderr: %s",
-                    cmdline, count_lines(r.err), head(r.err));
-        if (r.out_len != 0)
-            gt_fail("%s exited 2 but printed on stdout (nothing should be measured): %s", cmdline,
-                    head(r.out));
+        gt_expect_usage_error(&r, cmdline, "nothing should be measured");
     }
 }
 
@@ -283,7 +215,7 @@ GT_TEST(muxbench_csv_lines_all_mechanisms, 60)
     if (t.nrows != 6)
         gt_fail("%s printed %d data lines, expected 6 (select, poll and epoll at n=10 and "
                 "n=100); stdout: %s",
-                cmdline, t.nrows, head(r.out));
+                cmdline, t.nrows, gt_head(r.out));
     static const char *const mechs[] = {"select", "poll", "epoll"};
     for (int m = 0; m < 3; m++) {
         for (long n = 10; n <= 100; n *= 10) {
@@ -308,14 +240,14 @@ GT_TEST(muxbench_mechanisms_as_asked, 60)
     expect_table(&r, &t);
     if (t.nrows != 1 || find(&t, "epoll", 20) == NULL)
         gt_fail("%s printed %d data lines, expected exactly one, for epoll at n=20; stdout: %s",
-                cmdline, t.nrows, head(r.out));
+                cmdline, t.nrows, gt_head(r.out));
 
     const char *args2[] = {"-m", "poll,select", "-n", "20", "-i", "20", "-r", "2", NULL};
     run_mux(&r, 30, args2);
     expect_table(&r, &t);
     if (t.nrows != 2 || find(&t, "poll", 20) == NULL || find(&t, "select", 20) == NULL)
         gt_fail("%s printed %d data lines, expected two: poll and select at n=20; stdout: %s",
-                cmdline, t.nrows, head(r.out));
+                cmdline, t.nrows, gt_head(r.out));
 }
 
 GT_TEST(muxbench_select_only_below_fd_setsize, 60)
@@ -336,7 +268,7 @@ GT_TEST(muxbench_select_only_below_fd_setsize, 60)
                 cmdline, FD_SETSIZE);
     if (strstr(r.err, "select") == NULL)
         gt_fail("%s skipped select at n=2000 but said nothing about it on stderr; stderr: %s",
-                cmdline, head(r.err));
+                cmdline, gt_head(r.err));
 }
 
 GT_TEST(muxbench_n_10000, 90)
@@ -374,7 +306,7 @@ GT_TEST(muxbench_default_points, 120)
         gt_fail("%s (default -m and -n) printed %d data lines, expected %d: select at 10, 30, "
                 "100, 300, 1000 and poll and epoll at 10, 30, 100, 300, 1000, 3000, 10000; "
                 "stdout: %s",
-                cmdline, t.nrows, want, head(r.out));
+                cmdline, t.nrows, want, gt_head(r.out));
 }
 
 GT_TEST(muxbench_raises_soft_fd_limit, 60)
@@ -388,7 +320,7 @@ GT_TEST(muxbench_raises_soft_fd_limit, 60)
         strstr(r.err, "not implemented") == NULL)
         gt_fail("%s: exited 1, but only the soft limit on descriptors was low (256): raise it "
                 "to the hard limit with setrlimit(RLIMIT_NOFILE) when N needs it; stderr: %s",
-                cmdline, head(r.err));
+                cmdline, gt_head(r.err));
     expect_table(&r, &t);
     expect_row(&t, "poll", 1000);
 }
@@ -400,19 +332,19 @@ GT_TEST(muxbench_hard_fd_limit_too_low_exit_1, 60)
     run_mux_limited(&r, 40, "ulimit -n 256", args);
     if (strcasestr(r.err, "not implemented") != NULL)
         gt_fail("not implemented: %s: %s; stderr: %s", cmdline,
-                gt_status_str(r.status, r.timed_out), head(r.err));
+                gt_status_str(r.status, r.timed_out), gt_head(r.err));
     if (r.timed_out || !WIFEXITED(r.status) || WEXITSTATUS(r.status) != 1)
         gt_fail("%s (soft and hard limit 256 descriptors, N=1000 needs more): %s, expected exit "
                 "status 1 with a message about the limit; stdout: %s; stderr: %s",
-                cmdline, gt_status_str(r.status, r.timed_out), head(r.out), head(r.err));
+                cmdline, gt_status_str(r.status, r.timed_out), gt_head(r.out), gt_head(r.err));
     if (strcasestr(r.err, "limit") == NULL)
         gt_fail("%s exited 1 but its stderr does not say that the descriptor limit is the "
                 "problem (no word 'limit'); stderr: %s",
-                cmdline, head(r.err));
+                cmdline, gt_head(r.err));
     if (strstr(r.out, ",1000,") != NULL)
         gt_fail("%s printed a measurement at n=1000 although it can not open that many "
                 "descriptors; stdout: %s",
-                cmdline, head(r.out));
+                cmdline, gt_head(r.out));
 }
 
 GT_TEST(muxbench_eventfd_kind, 60)
@@ -424,7 +356,7 @@ GT_TEST(muxbench_eventfd_kind, 60)
     expect_table(&r, &t);
     if (t.nrows != 3)
         gt_fail("%s printed %d data lines, expected 3 (select, poll, epoll at n=10); stdout: %s",
-                cmdline, t.nrows, head(r.out));
+                cmdline, t.nrows, gt_head(r.out));
     for (int i = 0; i < t.nrows; i++)
         if (strcmp(t.rows[i].fds, "eventfd") != 0)
             gt_fail("%s printed fds=%s for %s, expected eventfd", cmdline, t.rows[i].fds,

@@ -40,46 +40,11 @@ static const struct mech m_epoll = {"ready_epoll", ready_epoll};
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void pause_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
-static void make_pipe(int p[2])
-{
-    if (pipe2(p, O_CLOEXEC) == -1)
-        gt_fail("pipe(): %s", strerror(errno));
-}
-
 static void put_byte(int fd)
 {
     char c = 'x';
     if (write(fd, &c, 1) != 1)
         gt_fail("write() of one byte into the test pipe: %s", strerror(errno));
-}
-
-/* fork() a helper: 0 in the helper (which must end with _exit), its pid in the test. */
-static pid_t fork_helper(void)
-{
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == -1)
-        gt_fail("fork() of a test helper: %s", strerror(errno));
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(99);
-    }
-    return pid;
 }
 
 static int reap(pid_t pid)
@@ -172,7 +137,7 @@ static void need_fd_number(int target)
 static void pipe_at(int p[2], int target, int with_byte)
 {
     need_fd_number(target);
-    make_pipe(p);
+    gt_pipe(p);
     if (with_byte)
         put_byte(p[1]);
     if (dup3(p[0], target, O_CLOEXEC) == -1)
@@ -188,7 +153,7 @@ static void check_data_waiting(const struct mech *m)
     int p[2];
     char call[128];
 
-    make_pipe(p);
+    gt_pipe(p);
     put_byte(p[1]);
     snprintf(call, sizeof call, "%s(pipe holding 1 byte, timeout 0)", m->name);
     int r = m->fn(p[0], 0);
@@ -204,10 +169,10 @@ static void check_becomes_readable(const struct mech *m)
     int p[2];
     char call[160];
 
-    make_pipe(p);
-    pid_t pid = fork_helper();
+    gt_pipe(p);
+    pid_t pid = gt_fork_helper();
     if (pid == 0) {
-        pause_ms(100);
+        gt_sleep(100e-3);
         char c = 'x';
         _exit(write(p[1], &c, 1) == 1 ? 0 : 1);
     }
@@ -229,12 +194,12 @@ static void check_timeout(const struct mech *m)
     int p[2];
     char call[128];
 
-    make_pipe(p); /* empty, and its writer stays open: nothing will ever be readable */
+    gt_pipe(p); /* empty, and its writer stays open: nothing will ever be readable */
     snprintf(call, sizeof call, "%s(empty pipe, timeout %d ms)", m->name, TIMEOUT_MS);
-    double t0 = now_s();
+    double t0 = gt_now();
     int r = m->fn(p[0], TIMEOUT_MS);
     int err = errno;
-    double ms = (now_s() - t0) * 1000;
+    double ms = (gt_now() - t0) * 1000;
     expect_result(call, r, err, 0, "nothing was ever written");
     /* 1 ms of slack for the clocks' granularity; never an upper bound */
     if (ms < TIMEOUT_MS - 1)
@@ -268,8 +233,8 @@ static void check_eintr(const struct mech *m)
     char call[160];
     struct sigaction sa, old;
 
-    make_pipe(p);
-    make_pipe(stop);
+    gt_pipe(p);
+    gt_pipe(stop);
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = count_signal;
     sa.sa_flags = 0; /* no SA_RESTART */
@@ -280,29 +245,29 @@ static void check_eintr(const struct mech *m)
 
     double limit = 5.0 * gt_time_scale();
     pid_t test_pid = getpid();
-    pid_t pid = fork_helper();
+    pid_t pid = gt_fork_helper();
     if (pid == 0) {
         close(stop[1]);
-        double end = now_s() + limit;
+        double end = gt_now() + limit;
         for (;;) {
             struct pollfd pf = {.fd = stop[0], .events = POLLIN};
             if (poll(&pf, 1, EVERY_MS) != 0)
                 _exit(0); /* told to stop (the write end closed) */
-            if (now_s() > end)
+            if (gt_now() > end)
                 _exit(GAVE_UP);
             kill(test_pid, SIGUSR1);
         }
     }
     close(stop[0]);
-    pause_ms(50); /* let the signals start */
+    gt_sleep(50e-3); /* let the signals start */
 
     snprintf(call, sizeof call, "%s(empty pipe, timeout %d ms) while SIGUSR1 arrives every %d ms",
              m->name, TIMEOUT_MS, EVERY_MS);
     sig_atomic_t before = signals_seen;
-    double t0 = now_s();
+    double t0 = gt_now();
     int r = m->fn(p[0], TIMEOUT_MS);
     int err = errno;
-    double ms = (now_s() - t0) * 1000;
+    double ms = (gt_now() - t0) * 1000;
     int during = (int)(signals_seen - before);
 
     close(stop[1]);
@@ -337,7 +302,7 @@ static void check_peer_closed(const struct mech *m)
     char call[160];
     int limit_ms = (int)(5000 * gt_time_scale());
 
-    make_pipe(p);
+    gt_pipe(p);
     close(p[1]);
     snprintf(call, sizeof call, "%s(pipe whose write end is closed, timeout %d ms)", m->name,
              limit_ms);
@@ -371,7 +336,7 @@ static void check_bad_fd(const struct mech *m)
                  "a negative descriptor is not open (poll would silently skip it and just "
                  "sleep; FD_SET would write before the fd_set)");
 
-    make_pipe(p);
+    gt_pipe(p);
     close(p[1]);
     close(p[0]); /* p[0] is now a descriptor number that is not open */
     snprintf(call, sizeof call, "%s(fd %d, just closed, timeout 200 ms)", m->name, p[0]);
@@ -543,15 +508,9 @@ GT_TEST(ready_epoll_fd_above_setsize, 10)
 /* Open descriptors of this process (the directory's own descriptor counts every time). */
 static int count_open_fds(void)
 {
-    DIR *d = opendir("/proc/self/fd");
-    if (d == NULL)
+    int n = gt_count_fds(getpid());
+    if (n == -1)
         gt_fail("opendir(/proc/self/fd): %s", strerror(errno));
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
     return n;
 }
 
@@ -589,9 +548,9 @@ GT_TEST(ready_epoll_no_fd_leak, 20)
 {
     int full[2], empty[2];
 
-    make_pipe(full);
+    gt_pipe(full);
     put_byte(full[1]);
-    make_pipe(empty);
+    gt_pipe(empty);
     int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null_fd == -1)
         gt_fail("open(/dev/null): %s", strerror(errno));

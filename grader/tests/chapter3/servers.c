@@ -33,22 +33,6 @@
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
-double srv_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void srv_pause(double s)
-{
-    if (s <= 0)
-        return;
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
 const char *srv_err(const gt_proc *p)
 {
     static char tail[400];
@@ -59,7 +43,7 @@ const char *srv_err(const gt_proc *p)
 /* Milliseconds to wait in poll: until deadline, at most cap_ms, at least 0. */
 static int wait_ms(double deadline, int cap_ms)
 {
-    double left = (deadline - srv_now()) * 1000.0;
+    double left = (deadline - gt_now()) * 1000.0;
     if (left <= 0)
         return 0;
     return left > cap_ms ? cap_ms : (int)left + 1;
@@ -80,27 +64,12 @@ void srv_pattern(unsigned char *buf, size_t len, unsigned seed, uint64_t pos)
     }
 }
 
-/* Number of lines in text (a last line without '\n' counts). */
-static int count_lines(const char *text)
-{
-    int n = 0;
-    for (const char *p = text; *p != '\0'; n++) {
-        const char *nl = strchr(p, '\n');
-        if (nl == NULL) {
-            n++;
-            break;
-        }
-        p = nl + 1;
-    }
-    return n;
-}
-
 void srv_expect_usage_error(const gt_result *r, const char *cmd)
 {
     if (r->timed_out || !WIFEXITED(r->status) || WEXITSTATUS(r->status) != 2)
         gt_fail("%s: %s, expected exit status 2 (bad arguments); stderr: %s", cmd,
                 gt_status_str(r->status, r->timed_out), r->err[0] ? r->err : "(nothing)");
-    int lines = count_lines(r->err);
+    int lines = gt_count_lines(r->err);
     if (lines != 1)
         gt_fail("%s exited 2 but wrote %d lines on stderr, expected one line saying what is "
                 "wrong; stderr: %s",
@@ -182,23 +151,6 @@ static long nofile_soft(pid_t pid)
     return soft;
 }
 
-/* Number of open descriptors of pid, or -1. */
-static int count_fds(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-    DIR *d = opendir(path);
-    if (d == NULL)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
-
 unsigned long srv_raise_nofile(unsigned long want)
 {
     struct rlimit rl;
@@ -248,7 +200,7 @@ static int connect_within(int port, double wait_s)
         close(fd);
         gt_fail("connect(127.0.0.1:%d): %s", port, strerror(e));
     }
-    double deadline = srv_now() + wait_s;
+    double deadline = gt_now() + wait_s;
     for (;;) {
         struct pollfd pf = {.fd = fd, .events = POLLOUT};
         int ms = wait_ms(deadline, 100);
@@ -285,16 +237,7 @@ static int connect_nb(int port, int small)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
         setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof mss);
     }
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == -1) {
-        int e = errno;
-        close(fd);
-        gt_fail("connect(127.0.0.1:%d): %s", port, strerror(e));
-    }
+    gt_connect_fd(fd, port, NULL);
     set_nonblock(fd);
     return fd;
 }
@@ -335,11 +278,11 @@ static int pump(struct xfer *x, uint64_t send_to, uint64_t recv_to, double deadl
     static unsigned char out[CHUNK], in[CHUNK], want[CHUNK];
     static unsigned out_seed;
     static uint64_t out_start, out_len; /* out holds bytes [out_start, +out_len) of out_seed */
-    double last_move = srv_now();
+    double last_move = gt_now();
 
     out_len = 0;
     while (x->sent < send_to || x->recvd < recv_to) {
-        double now = srv_now();
+        double now = gt_now();
         if (now >= deadline)
             return PUMP_TIMEOUT;
         if (stall_s > 0 && now - last_move >= stall_s)
@@ -371,7 +314,7 @@ static int pump(struct xfer *x, uint64_t send_to, uint64_t recv_to, double deadl
             ssize_t n = send(x->fd, out + (x->sent - out_start), len, MSG_DONTWAIT | MSG_NOSIGNAL);
             if (n > 0) {
                 x->sent += (uint64_t)n;
-                last_move = srv_now();
+                last_move = gt_now();
             } else if (n == -1 && (errno == EPIPE || errno == ECONNRESET)) {
                 x->closed = 1;
                 return PUMP_BROKEN;
@@ -406,7 +349,7 @@ static int pump(struct xfer *x, uint64_t send_to, uint64_t recv_to, double deadl
                 return PUMP_BROKEN;
             }
             x->recvd += (uint64_t)n;
-            last_move = srv_now();
+            last_move = gt_now();
         }
     }
     return PUMP_DONE;
@@ -419,9 +362,9 @@ static void __attribute__((noreturn)) xfer_fail(const gt_proc *srv, const struct
 {
     /* A connection that ended may be a server that crashed: give it a moment to be seen
      * ended, so gt_fail can say how it ended. */
-    double until = srv_now() + 0.5;
-    while ((x->closed || x->err) && gt_proc_alive(srv) && srv_now() < until)
-        srv_pause(0.01);
+    double until = gt_now() + 0.5;
+    while ((x->closed || x->err) && gt_proc_alive(srv) && gt_now() < until)
+        gt_sleep(0.01);
     if (x->bad >= 0)
         gt_fail("%s: the byte at offset %lld came back as 0x%02x, 0x%02x was sent (%llu bytes "
                 "sent, %lld right before it): every byte must come back once and in order%s; "
@@ -452,7 +395,7 @@ static void echo_stream(const gt_proc *srv, int fd, size_t len, unsigned seed, d
     struct xfer x;
     double limit = timeout_s * gt_time_scale();
     xfer_init(&x, fd, seed);
-    int r = pump(&x, len, len, srv_now() + limit, 0);
+    int r = pump(&x, len, len, gt_now() + limit, 0);
     if (r != PUMP_DONE)
         xfer_fail(srv, &x, r, what, limit, "");
 }
@@ -566,14 +509,7 @@ static pid_t loadgen_background(const char *const *args, char *log_path, size_t 
     if (pid == 0) {
         if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(out, 2) == -1)
             _exit(127);
-        for (int sig = 1; sig < NSIG; sig++)
-            signal(sig, SIG_DFL);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
+        gt_child_reset(parent);
         execv(argv[0], (char *const *)argv);
         dprintf(2, "cannot execute %s: %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -715,7 +651,7 @@ void srv_test_slow_reader(const char *prog)
     xfer_init(&x, fd, 501);
     /* Send without reading until the server stops taking more (its writes back to us find our
      * receive buffer full: some are partial, some would block) ... */
-    int r = pump(&x, total, 0, srv_now() + 20 * gt_time_scale(), 0.5);
+    int r = pump(&x, total, 0, gt_now() + 20 * gt_time_scale(), 0.5);
     if (r == PUMP_BROKEN) {
         snprintf(what, sizeof what,
                  "sending %llu bytes without reading the echo yet (%llu went out)",
@@ -726,7 +662,7 @@ void srv_test_slow_reader(const char *prog)
     /* ... then read everything back while sending the rest (a stream where nothing moves
      * for 5 s has lost bytes: fail then rather than at the deadline). */
     double limit = 60 * gt_time_scale();
-    r = pump(&x, total, total, srv_now() + limit, 5 * gt_time_scale());
+    r = pump(&x, total, total, gt_now() + limit, 5 * gt_time_scale());
     if (r != PUMP_DONE) {
         snprintf(what, sizeof what,
                  "a client sent %llu bytes without reading, then read while sending the rest "
@@ -758,15 +694,15 @@ void srv_test_nonreader_memory(const char *prog)
     /* Push as long as the server takes it: until 1 GiB, until nothing moves for a second (the
      * server stopped reading: back-pressure), or for 20 s at most; VmRSS watched throughout. */
     uint64_t sent = 0;
-    double start = srv_now(), last_move = start, last_look = 0;
+    double start = gt_now(), last_move = start, last_look = 0;
     double limit = 20 * gt_time_scale();
-    while (sent < goal && srv_now() - last_move < 1.0 && srv_now() - start < limit) {
+    while (sent < goal && gt_now() - last_move < 1.0 && gt_now() - start < limit) {
         struct pollfd pf = {.fd = fd, .events = POLLOUT};
         if (poll(&pf, 1, 20) == 1) {
             ssize_t n = send(fd, junk, sizeof junk, MSG_DONTWAIT | MSG_NOSIGNAL);
             if (n > 0) {
                 sent += (uint64_t)n;
-                last_move = srv_now();
+                last_move = gt_now();
             } else if (n == -1 && errno != EAGAIN && errno != EINTR && errno != ENOBUFS) {
                 int e = errno;
                 expect_alive(&srv, "while a client sent data without reading its echo", "");
@@ -775,8 +711,8 @@ void srv_test_nonreader_memory(const char *prog)
                         (unsigned long long)sent, strerror(e), srv.name, srv_err(&srv));
             }
         }
-        if (srv_now() - last_look >= 0.01) {
-            last_look = srv_now();
+        if (gt_now() - last_look >= 0.01) {
+            last_look = gt_now();
             long rss = srv_rss_kib(srv.pid);
             if (rss > peak)
                 peak = rss;
@@ -836,8 +772,8 @@ void srv_test_client_reset(const char *prog)
          * reset. */
         int fd = connect_nb(srv.port, mode == 1);
         uint64_t cap = mode == 0 ? MIB : mode == 1 ? 192 * KIB : 64 * KIB, sent = 0;
-        double until = srv_now() + (mode == 0 ? 0.3 : 5 * gt_time_scale());
-        while (sent < cap && srv_now() < until) {
+        double until = gt_now() + (mode == 0 ? 0.3 : 5 * gt_time_scale());
+        while (sent < cap && gt_now() < until) {
             size_t len = cap - sent < sizeof junk ? (size_t)(cap - sent) : sizeof junk;
             ssize_t n = send(fd, junk, len, MSG_DONTWAIT | MSG_NOSIGNAL);
             if (n > 0)
@@ -845,14 +781,14 @@ void srv_test_client_reset(const char *prog)
             else if (n == -1 && errno != EAGAIN && errno != EINTR && errno != ENOBUFS)
                 break;
             else
-                srv_pause(0.002);
+                gt_sleep(0.002);
         }
         if (mode >= 1) {
             shutdown(fd, SHUT_WR);
-            srv_pause(0.1 * gt_time_scale());
+            gt_sleep(0.1 * gt_time_scale());
         }
         close_reset(fd);
-        srv_pause(0.05);
+        gt_sleep(0.05);
         static const char *const how[] = {
             "after a client that sent without reading reset its connection",
             "after a client sent 192 KiB and its FIN, then reset the connection before "
@@ -861,7 +797,7 @@ void srv_test_client_reset(const char *prog)
             "unread"};
         expect_alive(&srv, how[mode], "");
     }
-    srv_pause(0.3 * gt_time_scale());
+    gt_sleep(0.3 * gt_time_scale());
     expect_alive(&srv, "after clients reset their connections in the middle of a message", "");
 
     int fresh = gt_connect(srv.port);
@@ -876,7 +812,7 @@ void srv_test_client_reset(const char *prog)
     xfer_init(&x, old, 701);
     x.sent = x.recvd = 100;
     double limit = 10 * gt_time_scale();
-    int r = pump(&x, 1100, 1100, srv_now() + limit, 0);
+    int r = pump(&x, 1100, 1100, gt_now() + limit, 0);
     if (r != PUMP_DONE)
         xfer_fail(&srv, &x, r, what, limit, "");
     close(fresh);
@@ -975,10 +911,10 @@ void srv_test_out_of_descriptors(const char *prog)
                     strerror(errno));
     }
     /* Served or closed so far: collect until nothing changes for a second. */
-    double quiet_since = srv_now(), give_up = srv_now() + 20 * gt_time_scale();
-    while (srv_now() - quiet_since < 1.0 * gt_time_scale() && srv_now() < give_up)
+    double quiet_since = gt_now(), give_up = gt_now() + 20 * gt_time_scale();
+    while (gt_now() - quiet_since < 1.0 * gt_time_scale() && gt_now() < give_up)
         if (fd_clients_poll(&srv, c, n, 50) > 0)
-            quiet_since = srv_now();
+            quiet_since = gt_now();
     expect_alive(&srv, "when it ran out of descriptors",
                  ": running out of descriptors (accept fails with EMFILE) is not a reason to "
                  "stop; rest the listener and go on serving");
@@ -1011,7 +947,7 @@ void srv_test_out_of_descriptors(const char *prog)
         xfer_init(&x, c[i].fd, 800 + (unsigned)i);
         x.sent = x.recvd = FD_MSG;
         double limit = 10 * gt_time_scale();
-        int r = pump(&x, FD_MSG + 1000, FD_MSG + 1000, srv_now() + limit, 0);
+        int r = pump(&x, FD_MSG + 1000, FD_MSG + 1000, gt_now() + limit, 0);
         if (r != PUMP_DONE)
             xfer_fail(&srv, &x, r, what, limit, "");
     }
@@ -1019,10 +955,10 @@ void srv_test_out_of_descriptors(const char *prog)
     /* No busy loop while connections wait: CPU time over 2 s of waiting. */
     long hz = sysconf(_SC_CLK_TCK);
     long t0 = cpu_ticks(srv.pid);
-    double w0 = srv_now();
-    srv_pause(2.0);
+    double w0 = gt_now();
+    gt_sleep(2.0);
     long t1 = cpu_ticks(srv.pid);
-    double wall = srv_now() - w0;
+    double wall = gt_now() - w0;
     expect_alive(&srv, "while connections waited for a descriptor", "");
     if (t0 >= 0 && t1 >= 0 && hz > 0) {
         double share = (double)(t1 - t0) / (double)hz / wall;
@@ -1044,9 +980,9 @@ void srv_test_out_of_descriptors(const char *prog)
             k++;
         }
     }
-    double deadline = srv_now() + 15 * gt_time_scale();
+    double deadline = gt_now() + 15 * gt_time_scale();
     int left = waiting;
-    while (left > 0 && srv_now() < deadline) {
+    while (left > 0 && gt_now() < deadline) {
         fd_clients_poll(&srv, c, n, 50);
         left = 0;
         for (int i = 0; i < n; i++)
@@ -1084,18 +1020,18 @@ void srv_test_sigterm_under_load(const char *prog, const char *const *extra)
     char port[16], log_path[4096];
 
     gt_server_start(&srv, gt_student(prog), extra);
-    int base = count_fds(srv.pid);
+    int base = gt_count_fds(srv.pid);
     snprintf(port, sizeof port, "%d", srv.port);
     const char *args[] = {"-p", port, "-c", "20", "-s", "1000", "-d", "600", NULL};
     pid_t lg = loadgen_background(args, log_path, sizeof log_path);
 
     /* Under load: every connection accepted, and traffic for a moment. */
     double limit = 10 * gt_time_scale();
-    double deadline = srv_now() + limit;
+    double deadline = gt_now() + limit;
     int fds = base, st;
-    while (srv_now() < deadline && (fds = count_fds(srv.pid)) >= 0 && fds < base + CONNS &&
+    while (gt_now() < deadline && (fds = gt_count_fds(srv.pid)) >= 0 && fds < base + CONNS &&
            child_running(lg))
-        srv_pause(0.02);
+        gt_sleep(0.02);
     if (!gt_proc_alive(&srv)) {
         loadgen_reap(lg);
         expect_alive(&srv, "under the load of the reference loadgen (20 connections)", "");
@@ -1112,7 +1048,7 @@ void srv_test_sigterm_under_load(const char *prog, const char *const *extra)
                 "held %d descriptors, %d before); %s stderr: %s",
                 srv.name, fds - base, limit, fds, base, srv.name, srv_err(&srv));
     }
-    srv_pause(0.5 * gt_time_scale());
+    gt_sleep(0.5 * gt_time_scale());
     if (!gt_proc_alive(&srv)) {
         loadgen_reap(lg);
         expect_alive(&srv, "under the load of the reference loadgen (20 connections)", "");

@@ -64,9 +64,6 @@ void srv_test_c10k(const char *prog);
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-double srv_now(void);           /* CLOCK_MONOTONIC, seconds */
-void srv_pause(double seconds); /* sleep, EINTR resumed */
-
 /* The last bytes of the program's stderr, "(nothing)" when empty; a static buffer. */
 const char *srv_err(const gt_proc *p);
 

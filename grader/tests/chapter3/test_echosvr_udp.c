@@ -30,16 +30,7 @@ static int udp_client(int port)
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd == -1)
         gt_fail("socket(AF_INET, SOCK_DGRAM): %s", strerror(errno));
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == -1) {
-        int e = errno;
-        close(fd);
-        gt_fail("connect(UDP socket, 127.0.0.1:%d): %s", port, strerror(e));
-    }
+    gt_connect_fd(fd, port, "UDP socket");
     int big = 1 << 20; /* room for replies to a burst (the kernel may give less) */
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
     return fd;
@@ -49,9 +40,9 @@ static int udp_client(int port)
  * it in buf; -1 on timeout. A refused port (ICMP) shows as ECONNREFUSED: fails. */
 static ssize_t udp_recv(const gt_proc *srv, int fd, unsigned char *buf, size_t cap, double wait_s)
 {
-    double deadline = srv_now() + wait_s;
+    double deadline = gt_now() + wait_s;
     for (;;) {
-        double left = deadline - srv_now();
+        double left = deadline - gt_now();
         if (left <= 0)
             return -1;
         struct pollfd pf = {.fd = fd, .events = POLLIN};

@@ -223,7 +223,7 @@ static int next_line(int fd, char *line, size_t cap, double deadline)
             rd.len = 0;
         if (rd.eof)
             return -1;
-        double left = deadline - srv_now();
+        double left = deadline - gt_now();
         if (left <= 0)
             return 0;
         struct pollfd pf = {.fd = fd, .events = POLLIN};
@@ -286,7 +286,7 @@ static void wait_for_stats(gt_proc *srv, const struct want *w, struct stats *st,
 {
     char line[1024], last[1024] = "", why[160], wanted[256];
     double limit = wait_s * gt_time_scale();
-    double deadline = srv_now() + limit;
+    double deadline = gt_now() + limit;
     int lines = 0;
     describe_want(w, wanted, sizeof wanted);
     for (;;) {
@@ -330,10 +330,10 @@ static void round_trips(const gt_proc *srv, int fd, int count, size_t size, unsi
             gt_fail("%s: send() of message %d (%zu bytes) failed: %s", who, i + 1, size,
                     strerror(errno));
         size_t got = 0;
-        double deadline = srv_now() + 10 * gt_time_scale();
+        double deadline = gt_now() + 10 * gt_time_scale();
         while (got < size) {
             struct pollfd pf = {.fd = fd, .events = POLLIN};
-            if (srv_now() >= deadline)
+            if (gt_now() >= deadline)
                 gt_fail("%s: the echo of message %d (%zu bytes) was not back after %.0f s (%zu "
                         "bytes came); %s stderr: %s",
                         who, i + 1, size, 10 * gt_time_scale(), got, srv->name, srv_err(srv));
@@ -366,7 +366,7 @@ GT_TEST(echosvr_v2_stats_line_every_interval, 40)
     start_v2(&srv, "0.1");
     time_t after = time(NULL);
     double limit = 8 * gt_time_scale(); /* for about 1 s of lines */
-    double deadline = srv_now() + limit;
+    double deadline = gt_now() + limit;
     int n = 0;
     double prev = -1;
     while (n < LINES) {
@@ -479,7 +479,7 @@ GT_TEST(echosvr_v2_stats_line_at_exit, 40)
     char name[sizeof srv.name];
     memcpy(name, srv.name, sizeof name);
     gt_server_stop_clean(&srv);
-    double deadline = srv_now() + 5 * gt_time_scale();
+    double deadline = gt_now() + 5 * gt_time_scale();
     int n = 0, r;
     struct stats last = {0};
     char last_line[1024] = "";

@@ -40,45 +40,8 @@ static char cmdline[512]; /* the last command, for messages */
 
 static void run_loadgen(gt_result *r, double timeout_s, const char *const *args)
 {
-    snprintf(cmdline, sizeof cmdline, "loadgen");
-    for (const char *const *a = args; *a != NULL; a++) {
-        size_t used = strlen(cmdline);
-        snprintf(cmdline + used, sizeof cmdline - used, " %s", *a);
-    }
+    gt_describe(cmdline, sizeof cmdline, "loadgen", args);
     gt_run(r, timeout_s, gt_student("loadgen"), args);
-}
-
-/* The first 300 bytes of stdout, printable, for a message. */
-static const char *out_head(const gt_result *r)
-{
-    static char buf[301];
-    size_t n = r->out_len < 300 ? r->out_len : 300;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)r->out[i];
-        buf[i] = (c < 0x20 && c != '\n') || c >= 0x7f ? '?' : (char)c;
-    }
-    buf[n] = '\0';
-    while (n > 0 && buf[n - 1] == '\n')
-        buf[--n] = '\0';
-    return n > 0 ? buf : "(nothing)";
-}
-
-static const char *err_or_empty(const gt_result *r)
-{
-    return r->err[0] ? r->err : "(nothing)";
-}
-
-static int count_lines(const char *text)
-{
-    int n = 0;
-    for (const char *p = text; *p != '\0';) {
-        const char *nl = strchr(p, '\n');
-        n++;
-        if (nl == NULL)
-            break;
-        p = nl + 1;
-    }
-    return n;
 }
 
 static int exited_with(const gt_result *r, int code)
@@ -120,9 +83,10 @@ static void expect_success(const gt_result *r, struct summary *s)
     char why[200];
     if (!exited_with(r, 0))
         gt_fail("%s%s: %s, expected exit status 0; stdout: %s; stderr: %s", gt_ni_prefix(r->err),
-                cmdline, gt_status_str(r->status, r->timed_out), out_head(r), err_or_empty(r));
+                cmdline, gt_status_str(r->status, r->timed_out), gt_out_head(r),
+                gt_err_or_empty(r));
     if (parse_summary(r, s, why, sizeof why) == -1)
-        gt_fail("%s exited 0 but %s; stdout: %s", cmdline, why, out_head(r));
+        gt_fail("%s exited 0 but %s; stdout: %s", cmdline, why, gt_out_head(r));
 }
 
 /* The run must have exited 0 with connections=c messages=m bytes=m*size errors=0. */
@@ -134,7 +98,7 @@ static void expect_counts(const gt_result *r, struct summary *s, unsigned long l
         gt_fail("%s printed connections=%llu messages=%llu bytes=%llu errors=%llu, expected "
                 "connections=%llu messages=%llu bytes=%llu errors=0; stdout: %s",
                 cmdline, s->connections, s->messages, s->bytes, s->errors, c, m, m * size,
-                out_head(r));
+                gt_out_head(r));
 }
 
 /* The run must have failed with exit status 1, a reason on stderr and its result line on
@@ -146,7 +110,7 @@ static void expect_one_error(const gt_result *r, const char *situation, struct s
         gt_fail("%s%s against a server that %s: %s, expected exit status 1; stdout: %s; "
                 "stderr: %s",
                 gt_ni_prefix(r->err), cmdline, situation, gt_status_str(r->status, r->timed_out),
-                out_head(r), err_or_empty(r));
+                gt_out_head(r), gt_err_or_empty(r));
     if (r->err[0] == '\0')
         gt_fail("%s against a server that %s exited 1 but said nothing on stderr: say which "
                 "connection and message went wrong, and how",
@@ -154,11 +118,11 @@ static void expect_one_error(const gt_result *r, const char *situation, struct s
     if (parse_summary(r, s, why, sizeof why) == -1)
         gt_fail("%s against a server that %s exited 1 as it should, but %s (the result line is "
                 "printed also when there are errors); stdout: %s",
-                cmdline, situation, why, out_head(r));
+                cmdline, situation, why, gt_out_head(r));
     if (s->errors != 1)
         gt_fail("%s against a server that %s printed errors=%llu, expected errors=1 (one "
                 "connection failed); stdout: %s; stderr: %s",
-                cmdline, situation, s->errors, out_head(r), err_or_empty(r));
+                cmdline, situation, s->errors, gt_out_head(r), gt_err_or_empty(r));
 }
 
 /* ---- the reference server ------------------------------------------------------------ */
@@ -208,22 +172,22 @@ GT_TEST(loadgen_summary_line_fields, 60)
     if (!isfinite(s.seconds) || s.seconds <= 0)
         gt_fail("%s printed seconds=%g: expected the run's duration in seconds, above 0; "
                 "stdout: %s",
-                cmdline, s.seconds, out_head(&r));
+                cmdline, s.seconds, gt_out_head(&r));
     /* rate = M/T, where T may have been rounded to the 3 decimals printed */
     double lo = (double)s.messages / (s.seconds + 0.0005) * 0.99 - 1;
     double hi = s.seconds > 0.0005 ? (double)s.messages / (s.seconds - 0.0005) * 1.01 + 1 : 1e18;
     if ((double)s.rate < lo || (double)s.rate > hi)
         gt_fail("%s printed rate=%llu, but messages / seconds = %llu / %.3f = %.0f; stdout: %s",
                 cmdline, s.rate, s.messages, s.seconds, (double)s.messages / s.seconds,
-                out_head(&r));
+                gt_out_head(&r));
     if (!(s.p50 > 0 && s.p50 <= s.p99 && s.p99 <= s.max && isfinite(s.max)))
         gt_fail("%s printed p50_us=%g p99_us=%g max_us=%g: expected 0 < p50 <= p99 <= max "
                 "(times from sending a message to its whole echo, in microseconds); stdout: %s",
-                cmdline, s.p50, s.p99, s.max, out_head(&r));
+                cmdline, s.p50, s.p99, s.max, gt_out_head(&r));
     if (s.max > s.seconds * 1e6 * 1.01 + 1000)
         gt_fail("%s printed max_us=%g, longer than the whole run (seconds=%g): latencies are "
                 "in microseconds; stdout: %s",
-                cmdline, s.max, s.seconds, out_head(&r));
+                cmdline, s.max, s.seconds, gt_out_head(&r));
 }
 
 GT_TEST(loadgen_pipelined_ref_server, 60)
@@ -263,12 +227,12 @@ GT_TEST(loadgen_duration_mode, 60)
     if (s.connections != 4 || s.errors != 0 || s.messages == 0 || s.bytes != s.messages * 64)
         gt_fail("%s printed connections=%llu messages=%llu bytes=%llu errors=%llu, expected "
                 "connections=4, messages above 0, bytes = 64 * messages, errors=0; stdout: %s",
-                cmdline, s.connections, s.messages, s.bytes, s.errors, out_head(&r));
+                cmdline, s.connections, s.messages, s.bytes, s.errors, gt_out_head(&r));
     /* -d is how long it sends; the report comes after the echoes in flight */
     if (s.seconds < 0.9)
         gt_fail("%s printed seconds=%.3f: with -d 1 it should send for 1 second, then wait for "
                 "the echoes in flight; stdout: %s",
-                cmdline, s.seconds, out_head(&r));
+                cmdline, s.seconds, gt_out_head(&r));
 }
 
 GT_TEST(loadgen_rate_paces_count_mode, 60)
@@ -282,7 +246,7 @@ GT_TEST(loadgen_rate_paces_count_mode, 60)
     if (s.seconds < 0.5)
         gt_fail("%s printed seconds=%.3f: at -r 10 (10 messages per second per connection), "
                 "6 messages can not take less than 0.5 s; was -r ignored? stdout: %s",
-                cmdline, s.seconds, out_head(&r));
+                cmdline, s.seconds, gt_out_head(&r));
 }
 
 GT_TEST(loadgen_rate_duration_bounded, 60)
@@ -295,18 +259,18 @@ GT_TEST(loadgen_rate_duration_bounded, 60)
     if (s.connections != 20 || s.errors != 0)
         gt_fail("%s printed connections=%llu errors=%llu, expected connections=20 errors=0; "
                 "stdout: %s",
-                cmdline, s.connections, s.errors, out_head(&r));
+                cmdline, s.connections, s.errors, gt_out_head(&r));
     /* Whatever the start spread, a connection sending 10 a second for T seconds sends at
      * most 10 T + 1 messages; and in 2 s each should send a good part of its 20. */
     double most = 20.0 * (ceil(s.seconds * 10.0) + 1.0);
     if ((double)s.messages > most)
         gt_fail("%s printed messages=%llu in seconds=%.3f: 20 connections at 10 messages per "
                 "second can not send more than %.0f in that time; was -r ignored? stdout: %s",
-                cmdline, s.messages, s.seconds, most, out_head(&r));
+                cmdline, s.messages, s.seconds, most, gt_out_head(&r));
     if (s.messages < 100)
         gt_fail("%s printed messages=%llu: 20 connections at 10 messages per second for 2 s "
                 "should send about 400 (at least 100 even with a slow start); stdout: %s",
-                cmdline, s.messages, out_head(&r));
+                cmdline, s.messages, gt_out_head(&r));
 }
 
 /* ---- servers of the test's own ------------------------------------------------------- */
@@ -351,34 +315,6 @@ struct fake_conn {
     unsigned char *hold;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void pause_s(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
-static int send_all(int fd, const unsigned char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Read what is there without waiting, into buf (cap bytes at most); returns the count. */
 static long read_now(int fd, unsigned char *buf, size_t cap)
 {
@@ -407,19 +343,19 @@ static int fake_input(struct fake_conn *c, int i, enum fake_mode mode, long at, 
             buf[at - off] ^= 0xff;
             rep->reached = 1;
         }
-        return send_all(c->fd, buf, (size_t)n);
+        return gt_send_all(c->fd, buf, (size_t)n);
     case FAKE_CLOSE:
     case FAKE_RESET:
     case FAKE_STALL:
         if (i != 0 || off + n <= at)
-            return send_all(c->fd, buf, (size_t)n);
-        send_all(c->fd, buf, (size_t)(at - off));
+            return gt_send_all(c->fd, buf, (size_t)n);
+        gt_send_all(c->fd, buf, (size_t)(at - off));
         rep->reached = 1;
         if (mode == FAKE_STALL) {
             c->stalled = 1;
             return 0;
         }
-        pause_s(0.05); /* let the part arrive on its own before the end */
+        gt_sleep(0.05); /* let the part arrive on its own before the end */
         if (mode == FAKE_RESET) {
             struct linger lg = {1, 0};
             setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -428,20 +364,20 @@ static int fake_input(struct fake_conn *c, int i, enum fake_mode mode, long at, 
     case FAKE_DELAY:
         /* with -P 1 the next message comes only after this echo: a read never spans two */
         if (off % at == 0 && (off / at + 1) % FAKE_DELAY_EVERY == 0) {
-            pause_s(FAKE_DELAY_S);
+            gt_sleep(FAKE_DELAY_S);
             rep->reached = 1;
         }
-        return send_all(c->fd, buf, (size_t)n);
+        return gt_send_all(c->fd, buf, (size_t)n);
     case FAKE_HOLD:
         if (c->released)
-            return send_all(c->fd, buf, (size_t)n);
+            return gt_send_all(c->fd, buf, (size_t)n);
         memcpy(c->hold + c->held, buf, (size_t)n);
         c->held += n;
         if (c->held < at)
             return 0;
         /* A whole window came without any echo. Watch a moment: a client that keeps its
          * window sends nothing more until an echo comes back. */
-        pause_s(FAKE_HOLD_PAUSE_S);
+        gt_sleep(FAKE_HOLD_PAUSE_S);
         c->held += read_now(c->fd, c->hold + c->held, FAKE_HOLD_CAP - (size_t)c->held);
         long extra = c->held - at;
         if (rep->released == 0 || c->held < rep->held_min)
@@ -450,7 +386,7 @@ static int fake_input(struct fake_conn *c, int i, enum fake_mode mode, long at, 
             rep->extra_max = extra;
         rep->released++;
         c->released = 1;
-        return send_all(c->fd, c->hold, (size_t)c->held);
+        return gt_send_all(c->fd, c->hold, (size_t)c->held);
     }
     return -1;
 }
@@ -463,9 +399,9 @@ static void fake_serve(int lfd, enum fake_mode mode, long at, struct fake_report
     struct fake_conn conns[FAKE_MAXC];
     struct pollfd pf[FAKE_MAXC + 1];
     int nconns = 0, open_conns = 0;
-    double deadline = now_s() + 60.0 * gt_time_scale();
+    double deadline = gt_now() + 60.0 * gt_time_scale();
 
-    while (now_s() < deadline) {
+    while (gt_now() < deadline) {
         int np = 0;
         if (nconns < FAKE_MAXC)
             pf[np++] = (struct pollfd){.fd = lfd, .events = POLLIN};
@@ -557,19 +493,19 @@ static void fake_start(struct fake_server *f, enum fake_mode mode, long at)
  * its report. */
 static void fake_stop(struct fake_server *f, struct fake_report *rep)
 {
-    double deadline = now_s() + 5.0 * gt_time_scale();
+    double deadline = gt_now() + 5.0 * gt_time_scale();
     int st;
     for (;;) {
         pid_t w = waitpid(f->pid, &st, WNOHANG);
         if (w == f->pid || (w == -1 && errno != EINTR))
             break;
-        if (now_s() > deadline) {
+        if (gt_now() > deadline) {
             kill(f->pid, SIGKILL);
             while (waitpid(f->pid, &st, 0) == -1 && errno == EINTR)
                 ;
             break;
         }
-        pause_s(0.002);
+        gt_sleep(0.002);
     }
     *rep = *f->rep;
     munmap(f->rep, sizeof *f->rep);
@@ -604,7 +540,7 @@ static void expect_reached(const struct fake_report *rep, const gt_result *r,
         gt_fail("%s%s failed before its first connection got to the 3rd message, so it was not "
                 "tested against a server that %s (connections accepted: %d): %s; stderr: %s",
                 gt_ni_prefix(r->err), cmdline, situation, rep->accepted,
-                gt_status_str(r->status, r->timed_out), err_or_empty(r));
+                gt_status_str(r->status, r->timed_out), gt_err_or_empty(r));
 }
 
 GT_TEST(loadgen_pipeline_keeps_depth_in_flight, 60)
@@ -622,7 +558,7 @@ GT_TEST(loadgen_pipeline_keeps_depth_in_flight, 60)
                 "with -P 8 each connection keeps 8 messages in flight without waiting for "
                 "echoes; loadgen %s; stderr: %s",
                 gt_ni_prefix(r.err), cmdline, rep.released, rep.accepted,
-                gt_status_str(r.status, r.timed_out), err_or_empty(&r));
+                gt_status_str(r.status, r.timed_out), gt_err_or_empty(&r));
     if (rep.extra_max > 0)
         gt_fail("%s: a connection sent %ld bytes more than 8 messages of 100 before any echo "
                 "came back: with -P 8 at most 8 messages may be in flight",
@@ -645,12 +581,12 @@ GT_TEST(loadgen_detects_corrupt_byte, 60)
                 "differs (expected a line like \"loadgen: connection N: message 3: byte 5 "
                 "differs: sent 0x.., got 0x..\"; messages count from 1, bytes from 0); stderr: "
                 "%s",
-                cmdline, situation, err_or_empty(&r));
+                cmdline, situation, gt_err_or_empty(&r));
     /* the other two connections: 20; the damaged one: 2 before the bad echo */
     if (s.messages > 22)
         gt_fail("%s against a server that %s printed messages=%llu: at most 22 echoes were "
                 "right (10 + 10 + the 2 before the damaged one); stdout: %s",
-                cmdline, situation, s.messages, out_head(&r));
+                cmdline, situation, s.messages, gt_out_head(&r));
 }
 
 GT_TEST(loadgen_latency_percentiles, 60)
@@ -669,7 +605,7 @@ GT_TEST(loadgen_latency_percentiles, 60)
                 "p50_us=%.1f p99_us=%.1f max_us=%.1f: expected p99 and max of at least 200000 "
                 "(nearest rank: the 99th of 100 sorted latencies is a late one) and a median "
                 "well below; stdout: %s",
-                cmdline, s.p50, s.p99, s.max, out_head(&r));
+                cmdline, s.p50, s.p99, s.max, gt_out_head(&r));
 }
 
 GT_TEST(loadgen_detects_early_close, 60)
@@ -685,7 +621,7 @@ GT_TEST(loadgen_detects_early_close, 60)
     if (s.messages > 2)
         gt_fail("%s against a server that %s printed messages=%llu: only 2 echoes came back "
                 "whole; stdout: %s",
-                cmdline, situation, s.messages, out_head(&r));
+                cmdline, situation, s.messages, gt_out_head(&r));
 }
 
 GT_TEST(loadgen_detects_reset, 60)
@@ -714,7 +650,7 @@ GT_TEST(loadgen_stalled_server_times_out, 60)
     if (r.timed_out)
         gt_fail("%s against a server that %s did not end within 30 s: with -t 2 a connection "
                 "with no progress for 2 s is an error (stderr: %s)",
-                cmdline, situation, err_or_empty(&r));
+                cmdline, situation, gt_err_or_empty(&r));
     expect_one_error(&r, situation, &s);
 }
 
@@ -776,7 +712,7 @@ GT_TEST(loadgen_raises_soft_fd_limit, 60)
                 "exit status 0 (raise the soft limit up to the hard one when -c needs it); "
                 "stderr: %s",
                 gt_ni_prefix(r.err), cmdline, (unsigned long long)rl.rlim_max,
-                gt_status_str(r.status, r.timed_out), err_or_empty(&r));
+                gt_status_str(r.status, r.timed_out), gt_err_or_empty(&r));
     expect_counts(&r, &s, 300, 600, 64);
 }
 
@@ -789,12 +725,12 @@ GT_TEST(loadgen_fd_hard_limit_too_low_refused, 30)
         gt_fail("setrlimit(RLIMIT_NOFILE, 64): %s", strerror(errno));
     const char *args[] = {"-q", "-p", "9", "-c", "1000", "-n", "1", NULL};
     run_loadgen(&r, 20, args);
-    if (!exited_with(&r, 1) || count_lines(r.err) != 1 ||
+    if (!exited_with(&r, 1) || gt_count_lines(r.err) != 1 ||
         (strstr(r.err, "ulimit") == NULL && strstr(r.err, "prlimit") == NULL))
         gt_fail("%s with a hard descriptor limit of 64: %s; expected exit status 1 and one "
                 "line on stderr naming the limit and how to raise it (ulimit -n, prlimit), "
                 "before any connection is tried; stderr: %s",
-                cmdline, gt_status_str(r.status, r.timed_out), err_or_empty(&r));
+                cmdline, gt_status_str(r.status, r.timed_out), gt_err_or_empty(&r));
 }
 
 /* ---- arguments ----------------------------------------------------------------------- */
@@ -818,11 +754,11 @@ GT_TEST(loadgen_bad_arguments_exit_2, 30)
         run_loadgen(&r, 10, cases[i]);
         if (!exited_with(&r, 2))
             gt_fail("%s: %s, expected exit status 2 (bad arguments); stderr: %s", cmdline,
-                    gt_status_str(r.status, r.timed_out), err_or_empty(&r));
-        if (count_lines(r.err) != 1)
+                    gt_status_str(r.status, r.timed_out), gt_err_or_empty(&r));
+        if (gt_count_lines(r.err) != 1)
             gt_fail("%s exited 2 but wrote %d lines on stderr, expected one line saying what "
                     "is wrong; stderr: %s",
-                    cmdline, count_lines(r.err), err_or_empty(&r));
+                    cmdline, gt_count_lines(r.err), gt_err_or_empty(&r));
     }
 }
 
@@ -833,7 +769,7 @@ GT_TEST(loadgen_help_exit_0, 10)
     run_loadgen(&r, 10, args);
     if (!exited_with(&r, 0))
         gt_fail("%s: %s, expected exit status 0; stderr: %s", cmdline,
-                gt_status_str(r.status, r.timed_out), err_or_empty(&r));
+                gt_status_str(r.status, r.timed_out), gt_err_or_empty(&r));
     if (r.out_len == 0)
         gt_fail("%s exited 0 but printed nothing on stdout: expected the usage", cmdline);
 }
