@@ -18,9 +18,9 @@ SUBMAKE := $(MAKE) --no-print-directory $(if $(filter 1,$(V)),,-s)
 # `make deps DEB_PKGS_EXTRA="$(BENCH_DEB_PKGS)"` when gnuplot is missing, so a plain `make deps`
 # never installs it.
 # DEPS_OK runs in a subshell, ( ), so that the loop's `exit 1` ends the check, not the recipe.
-DEB_PKGS := gcc make pkg-config libevent-dev check libjansson-dev libxml2-dev valgrind jq zip unzip
+DEB_PKGS := gcc make pkg-config libevent-dev check libjansson-dev libxml2-dev valgrind jq zip unzip stress-ng
 DEB_PKGS_EXTRA ?=
-BENCH_DEB_PKGS := gnuplot-nox
+BENCH_DEB_PKGS := gnuplot-nox redis-server redis-tools
 PROFILE_DEB_PKGS := google-perftools libgoogle-perftools-dev graphviz
 PC_MODULES := libevent check jansson libxml-2.0
 TOOLS := cc pkg-config valgrind jq

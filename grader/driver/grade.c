@@ -28,14 +28,18 @@
 #include "points.h"
 #include "results.h"
 #include "report.h"
+#include "sandbox.h"
 #include "util.h"
 
 #define EXIT_CANNOT_RUN 2
 #define REASON_LINES 8
 #define REASON_LINE_LEN 160
 #define MEMCHECK_TIME_SCALE 10
+#define MAX_TEST_TIMEOUT 300.0 /* seconds, before the memcheck scale */
 #define IPC_KEYS_PER_JOB GT_IPC_KEYS
 #define IPC_SLOT (1L << 18) /* keys reserved for one grader run: 4095 jobs of 64 keys */
+/* slot n of the keys starts at IPC_FIRST_KEY + n * IPC_SLOT (n also picks the sandbox's uids) */
+#define IPC_FIRST_KEY 0x10000000L
 
 static struct {
     const char *root, *src, *filter, *json, *gradescope, *junit, *extra;
@@ -86,12 +90,14 @@ int main(int argc, char **argv)
         return EXIT_CANNOT_RUN;
     }
     const char *tmp = getenv("TMPDIR");
-    fmt(run_dir, sizeof run_dir, "%s/svrlab-grade.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    tmp = sb_init(tmp && *tmp ? tmp : "/tmp"); /* as root, tests run sandboxed: sandbox.h */
+    fmt(run_dir, sizeof run_dir, "%s/svrlab-grade.XXXXXX", tmp);
     if (!mkdtemp(run_dir)) {
         fprintf(stderr, "grade: mkdtemp(%s): %s\n", run_dir, strerror(errno));
         return EXIT_CANNOT_RUN;
     }
-    if (reserve_ipc() != 0) {
+    if (reserve_ipc() != 0 ||
+        sb_setup(run_dir, (ipc_base - IPC_FIRST_KEY) / IPC_SLOT, opt.jobs) != 0) {
         cleanup();
         return EXIT_CANNOT_RUN;
     }
@@ -143,7 +149,7 @@ int main(int argc, char **argv)
             continue;
         printf("\n== chapter %d: %s ==\n", n, c->pts.title);
         fflush(stdout);
-        if (prepare_chapter(c) != 0 || build_chapter(c) != 0) {
+        if (prepare_chapter(c) != 0 || build_chapter(c) != 0 || sb_open_tree(c->tree) != 0) {
             status = EXIT_CANNOT_RUN;
             goto out;
         }
@@ -343,10 +349,10 @@ static void on_signal(int sig)
  * slot's first key with IPC_EXCL, so two graders on one machine never share a key. */
 static int reserve_ipc(void)
 {
-    long slots = (0x7fffffffL - 0x10000000L) / IPC_SLOT;
+    long slots = (0x7fffffffL - IPC_FIRST_KEY) / IPC_SLOT;
     long start = ((long)getpid() * 7919L + (long)time(NULL)) % slots;
     for (long i = 0; i < 64; i++) {
-        long base = 0x10000000L + ((start + i) % slots) * IPC_SLOT;
+        long base = IPC_FIRST_KEY + ((start + i) % slots) * IPC_SLOT;
         int id = shmget((key_t)base, 1, IPC_CREAT | IPC_EXCL | 0600);
         if (id >= 0) {
             ipc_base = base;
@@ -419,9 +425,16 @@ static int prepare_chapter(struct chapter *c)
         return -1;
     }
     for (char *save, *f = strtok_r(list, " \t\n", &save); f; f = strtok_r(NULL, " \t\n", &save)) {
-        char from[4400];
+        char from[4400], real[4096];
         fmt(from, sizeof from, "%s/chapter%d/%s", opt.src, n, f);
-        if (!is_regular(from)) {
+        size_t len = strlen(opt.src);
+        if (is_regular(from) && len > 1 &&
+            (!realpath(from, real) || strncmp(real, opt.src, len) != 0 || real[len] != '/')) {
+            /* a linked folder leading to the reference solution, or to any file of root's */
+            printf("  note: chapter%d/%s leads out of the submission (a link): using the "
+                   "starter's\n", n, f);
+            fmt(from, sizeof from, "%s/chapter%d/%s", r, n, f);
+        } else if (!is_regular(from)) {
             printf("  note: chapter%d/%s is missing from the submission: using the starter's\n",
                    n, f);
             fmt(from, sizeof from, "%s/chapter%d/%s", r, n, f);
@@ -493,7 +506,7 @@ static int check_runner_list(struct chapter *c)
     fmt(runner, sizeof runner, "%s/out/student/runner", c->tree);
     fmt(log, sizeof log, "%s/runner-list", c->tree);
     char *argv[] = {runner, "--list", NULL};
-    if (run_cmd(argv, log) != 0) {
+    if (job_run(argv, log) != 0) {
         printf("  the test runner did not build or run\n");
         return -1;
     }
@@ -531,13 +544,16 @@ static double test_timeout(struct chapter *c, const char *name)
         char runner[4400];
         fmt(runner, sizeof runner, "%s/out/student/runner", c->tree);
         char *argv[] = {runner, "--list", NULL};
-        run_cmd(argv, log);
+        job_run(argv, log);
         read_file(log, list, sizeof list, 0);
     }
     fmt(needle, sizeof needle, "%s ", name);
     for (char *l = list; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-        if (strncmp(l, needle, strlen(needle)) == 0)
-            return atof(l + strlen(needle));
+        if (strncmp(l, needle, strlen(needle)) == 0) {
+            /* the list comes from a runner that holds student code: never trust it blindly */
+            double t = atof(l + strlen(needle));
+            return t > MAX_TEST_TIMEOUT ? MAX_TEST_TIMEOUT : t;
+        }
     return 0;
 }
 
@@ -761,6 +777,15 @@ static void judge(struct chapter *c, struct item *it, const char *dir)
             return;
         }
     }
+    /* The runner's exit status comes from Check's own count, which code under test (in Check's
+     * child process) can not reach the way it can reach the files of its test directory. */
+    if (!WIFEXITED(o.status) || WEXITSTATUS(o.status) != 0) {
+        fmt(it->reason, sizeof it->reason,
+            "%sthe test runner ended with %s although its log says the test passed (a log "
+            "written by the code under test?)",
+            under, WIFSIGNALED(o.status) ? strsignal(WTERMSIG(o.status)) : "a failure status");
+        return;
+    }
     it->status = PASS;
     it->score = it->max;
 }
@@ -780,7 +805,12 @@ static void print_reason(const char *reason)
             if (p[len] != ' ')
                 len = REASON_LINE_LEN;
         }
-        printf("        %.*s\n", (int)len, p);
+        printf("        ");
+        for (size_t i = 0; i < len; i++) { /* a test's output may hold \r or ESC: not to us */
+            unsigned char ch = (unsigned char)p[i];
+            putchar((ch < ' ' && ch != '\t') || ch == 127 ? '?' : ch);
+        }
+        printf("\n");
         lines++;
         p += len;
         p += strspn(p, p[0] == '\n' ? "\n" : " ");

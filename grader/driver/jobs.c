@@ -2,6 +2,8 @@
  * jobs: the supervisor of one test run (see jobs.h).
  */
 #include "jobs.h"
+#include "sandbox.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -16,27 +18,79 @@
 #include <sys/prctl.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define OUTCOME_FILE ".outcome"
+#define JOB_RUN_TIMEOUT 60
 
-static void supervise(const char *dir, char *const argv[], char *const env[], double timeout);
+static void supervise(const char *dir, char *const argv[], char *const env[], double timeout,
+                      int slot);
+static int write_outcome(const char *dir, const char *text);
 static int kill_descendants(void);
 static double now_s(void);
 
 pid_t job_start(const char *dir, char *const argv[], char *const env[], double timeout)
 {
+    int slot = -1; /* the test's uid in the sandbox (sandbox.h), when the grader is root */
+    if (sb_active()) {
+        slot = sb_claim();
+        if (slot < 0) {
+            fprintf(stderr, "grade: no free uid for a test\n");
+            return -1;
+        }
+        if (sb_give_dir(dir, sb_uid(slot)) != 0) {
+            fprintf(stderr, "grade: could not give %s to uid %lu: %s\n", dir,
+                    (unsigned long)sb_uid(slot), strerror(errno));
+            sb_hold(slot, 0);
+            return -1;
+        }
+    }
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         fprintf(stderr, "grade: fork: %s\n", strerror(errno));
+        sb_hold(slot, 0);
         return -1;
     }
     if (pid == 0)
-        supervise(dir, argv, env, timeout); /* does not return */
+        supervise(dir, argv, env, timeout, slot); /* does not return */
+    sb_hold(slot, pid);
     return pid;
+}
+
+int job_run(char *const argv[], const char *log)
+{
+    char dir[4200], out[4300];
+    snprintf(dir, sizeof dir, "%s.run", log);
+    char *rm[] = {"rm", "-rf", dir, NULL};
+    run_cmd(rm, NULL);
+    if (mkdir(dir, 0755) != 0)
+        return -1;
+    char *none[] = {NULL};
+    pid_t pid = job_start(dir, argv, none, JOB_RUN_TIMEOUT);
+    int st = -1;
+    struct job_outcome o;
+    if (pid > 0) {
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        st = job_outcome(dir, &o) == 0 && !o.timed_out && WIFEXITED(o.status)
+                 ? WEXITSTATUS(o.status)
+                 : -1;
+    }
+    /* the output, copied by the driver: its reader never opens a file the test made */
+    char text[65536];
+    snprintf(out, sizeof out, "%s/output", dir);
+    size_t len = read_file(out, text, sizeof text, 0);
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || write(fd, text, len) != (ssize_t)len)
+        st = -1;
+    if (fd >= 0)
+        close(fd);
+    run_cmd(rm, NULL);
+    return st;
 }
 
 int job_outcome(const char *dir, struct job_outcome *o)
@@ -51,8 +105,10 @@ int job_outcome(const char *dir, struct job_outcome *o)
     return n == 4 ? 0 : -1;
 }
 
-static void supervise(const char *dir, char *const argv[], char *const env[], double timeout)
+static void supervise(const char *dir, char *const argv[], char *const env[], double timeout,
+                      int slot)
 {
+    uid_t uid = slot >= 0 ? sb_uid(slot) : 0;
     /* Orphans of the test are re-parented to us, not to init: we can find and kill them. */
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
         fprintf(stderr, "grade: prctl(PR_SET_CHILD_SUBREAPER): %s\n", strerror(errno));
@@ -79,12 +135,21 @@ static void supervise(const char *dir, char *const argv[], char *const env[], do
         setpgid(0, 0);
         if (chdir(dir) != 0)
             _exit(126);
-        for (char *const *e = env; *e; e++)
-            putenv(*e);
-        int out = open("output", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        int out = open("output", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (out < 0 || in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
             _exit(126);
+        if (slot >= 0) {
+            /* its own output file (a test may reopen /dev/stderr), then the sandbox */
+            if (fchown(out, uid, (gid_t)uid) != 0 || sb_enter(uid, dir, env, timeout) != 0) {
+                fprintf(stderr, "grade: could not run the test as uid %lu: %s\n",
+                        (unsigned long)uid, strerror(errno));
+                _exit(126);
+            }
+        } else {
+            for (char *const *e = env; *e; e++)
+                putenv(*e);
+        }
         execv(argv[0], argv);
         fprintf(stderr, "grade: execv(%s): %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -114,17 +179,32 @@ static void supervise(const char *dir, char *const argv[], char *const env[], do
             }
     }
     double seconds = now_s() - start;
-    kill(-cmd, SIGKILL); /* what is left of its group */
-    int leftovers = kill_descendants();
+    kill(-cmd, SIGKILL);                              /* what is left of its group */
+    int leftovers = slot >= 0 ? sb_kill_all(uid) : 0; /* everything of its uid at once */
+    leftovers += kill_descendants();
+    if (slot >= 0) {
+        sb_clean(uid);     /* its System V objects and files outside its directory */
+        sb_take_back(dir); /* nothing in it the driver should not read as root */
+    }
 
+    char text[128];
+    snprintf(text, sizeof text, "%d %d %.3f %d\n", status, timed_out, seconds, leftovers);
+    int written = write_outcome(dir, text) == 0;
+    _exit(written && !aborted ? 0 : 3);
+}
+
+/* A fresh file, never through a link a test left in its place. */
+static int write_outcome(const char *dir, const char *text)
+{
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", dir, OUTCOME_FILE);
-    FILE *f = fopen(path, "w");
-    if (f) {
-        fprintf(f, "%d %d %.3f %d\n", status, timed_out, seconds, leftovers);
-        fclose(f);
-    }
-    _exit(f && !aborted ? 0 : 3);
+    unlink(path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    size_t len = strlen(text);
+    int ok = write(fd, text, len) == (ssize_t)len;
+    return close(fd) == 0 && ok ? 0 : -1;
 }
 
 /* Kill every process whose parent is us, reap it, and repeat: the grandchildren of a killed

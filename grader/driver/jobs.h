@@ -7,6 +7,11 @@
  * has exited or the deadline passed, it kills every remaining descendant, and writes the
  * outcome into the test's directory for job_outcome() to read. The supervisor is the
  * driver's own code: it never runs student code itself.
+ *
+ * When the grader is root, the command runs in the sandbox (sandbox.h): as a uid of its own,
+ * with a cleared environment and limits; after it, the supervisor also kills whatever still
+ * runs under that uid, removes what it left in System V IPC and the world-writable folders,
+ * and takes the test's directory back before writing the outcome there.
  */
 #ifndef SVRLAB_JOBS_H
 #define SVRLAB_JOBS_H
@@ -24,6 +29,12 @@ struct job_outcome {
  * terminated) added to the environment and stdout/stderr sent to dir/output. Returns the
  * supervisor's pid (wait for it with waitpid), or -1. */
 pid_t job_start(const char *dir, char *const argv[], char *const env[], double timeout);
+
+/* Run argv to its end as a test runs (in the sandbox when the grader is root; see sandbox.h),
+ * in a scratch folder next to `log`, with its stdout and stderr copied into `log`. For the
+ * other commands that hold student code (the runner's --list): as root, student code never
+ * runs with the driver's privileges. Returns its exit status, or -1. */
+int job_run(char *const argv[], const char *log);
 
 /* Read the outcome the supervisor left in dir. Returns 0, or -1 if there is none. */
 int job_outcome(const char *dir, struct job_outcome *o);

@@ -1,0 +1,75 @@
+/*
+ * sandbox: when the grader runs as root, every test runs as an unprivileged user of its own.
+ *
+ * Each test running at a given moment gets a uid, and a gid of the same number, that nothing
+ * else on the machine uses: the tests of one grader run take them from a block of 64 that
+ * follows from the run's IPC slot (unique on the machine, see reserve_ipc in grade.c). So a
+ * test can not signal, trace or write to another test, the driver or another grader, its
+ * RLIMIT_NPROC counts its own processes only, and whatever it leaves behind (processes, System V
+ * objects, files in the world-writable directories) is found by its owner and removed.
+ *
+ * What a sandboxed test gets: read access to the temporary tree (through the run's group, so
+ * not to another grader's tree, which may hold another student's work), its own test directory
+ * (writable, also its $HOME and $TMPDIR), an environment of PATH, HOME, LANG, TMPDIR and the
+ * variables the driver passes (SVRLAB_*, CK_FORK), no descriptor above stderr, no way to gain
+ * privileges (PR_SET_NO_NEW_PRIVS), and limits on CPU time, file size, processes, data size
+ * and core files. It can not write the driver's outputs (--json, --gradescope, --junit, the
+ * gradebook), the tree's build outputs or its points data: all are root's.
+ *
+ * If the machine can not run processes under those uids (a user namespace that maps few
+ * uids), every test runs as nobody (65534) instead, with the same limits but without the
+ * per-uid clean-up (other tests may share the uid); a note on stderr says so.
+ *
+ * When the grader is not root nothing changes: the tests run as the caller, as before.
+ */
+#ifndef SVRLAB_SANDBOX_H
+#define SVRLAB_SANDBOX_H
+
+#include <sys/types.h>
+
+/* Before the temporary tree exists: turns the sandbox on when running as root and returns the
+ * folder to make the tree in: `tmp` itself, or /tmp when the sandbox's users can not reach
+ * `tmp` (a parent folder closed to others; a note on stderr says so). */
+const char *sb_init(const char *tmp);
+
+/* Once the run has its temporary tree and its IPC slot (an index unique on the machine):
+ * picks this run's uids (one per test at a time, `jobs` of them) and opens `run_dir` to
+ * them. Returns 0, or -1 with a message. Does nothing when the sandbox is off. */
+int sb_setup(const char *run_dir, long slot, int jobs);
+
+/* After a chapter's tree is built: every file of it readable and every folder searchable by
+ * this run's tests (never writable). Returns 0, or -1 with a message. */
+int sb_open_tree(const char *tree);
+
+/* 1 when tests run sandboxed. */
+int sb_active(void);
+
+/* ---- used by jobs.c ---------------------------------------------------------------- */
+
+/* A uid for a new test: one no running test holds (a test holds it until its supervisor,
+ * `pid` given to sb_hold, has ended). Returns the slot (>= 0) or -1 if all are taken. */
+int sb_claim(void);
+void sb_hold(int slot, pid_t supervisor);
+uid_t sb_uid(int slot);
+
+/* Make `dir` the test's own (owner uid, mode 0700). Returns 0 or -1. */
+int sb_give_dir(const char *dir, uid_t uid);
+
+/* In the test's child process, after its descriptors are set: the environment becomes PATH,
+ * HOME (= dir), LANG and the "NAME=value" strings of env; descriptors above 2 are closed; the
+ * limits are set (CPU time from the test's timeout); the process becomes uid. Returns 0, or -1
+ * with errno set (the caller must not run the test then). */
+int sb_enter(uid_t uid, const char *dir, char *const env[], double timeout);
+
+/* After the test, in its supervisor: kill every process of uid; remove the System V objects
+ * it created and its files in the world-writable folders. Returns how many processes were
+ * killed. */
+int sb_kill_all(uid_t uid);
+void sb_clean(uid_t uid);
+
+/* Take the test's directory back: root's again, with every entry the driver might read that is
+ * not a plain file (links, FIFOs, sockets, hard links) removed, so that reading it as root
+ * reads only what the test wrote. */
+void sb_take_back(const char *dir);
+
+#endif
