@@ -114,7 +114,7 @@ starters:
 # Benchmarks (bench/run): the reference programs measured, CSV and PNG into bench/results/.
 # Never part of `make test`: a benchmark measures, it does not pass or fail on speed.
 bench:
-	@{ $(DEPS_OK) && command -v gnuplot >/dev/null 2>&1; } || $(SUBMAKE) deps DEB_PKGS_EXTRA="$(BENCH_DEB_PKGS)"
+	@{ $(DEPS_OK) && command -v gnuplot >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1; } || $(SUBMAKE) deps DEB_PKGS_EXTRA="$(BENCH_DEB_PKGS)"
 	@$(SUBMAKE) all
 	@sh bench/run $(CH)
 
