@@ -80,7 +80,9 @@ $(B)/common/test_common.o: common/tests/test_common.c
 	@mkdir -p $(@D)
 	$(say) CC $<
 	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags check) -Icommon -c $< -o $@
-$(B)/common/test_common: $(B)/common/test_common.o $(COMMON_OBJS)
+$(B)/common/libcommon.a: $(COMMON_OBJS)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+$(B)/common/test_common: $(B)/common/test_common.o $(B)/common/libcommon.a
 	$(say) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs check)
 

@@ -96,7 +96,6 @@ if [ -n "$variant" ]; then
     tag=echosvr_v2-$variant
     vsrc=$out/$tag-src
     mkdir -p "$vsrc" || exit 1
-    cp solutions/chapter3/evserver.c solutions/chapter3/evserver.h "$vsrc/" || exit 1
     variant_body "$variant" >"$tmp/body" || exit 1
     # The first //@solution after echo_input's definition opens its body; //@stub closes it.
     awk -v body="$tmp/body" '

@@ -17,6 +17,9 @@ PKG_LIBS := $(if $(strip $(pkgs)),$(shell pkg-config --libs $(pkgs)))
 
 common_objs := $(patsubst $(ROOT)/common/%.c,$(OUT)/common/%.o,$(wildcard $(ROOT)/common/*.c))
 obj = $(addprefix $(OUT)/obj/,$(1:.c=.o))
+# common/ as an archive: a program takes only the modules it uses (chapter 1's programs do not
+# link evserver, so they do not need libevent).
+common_lib := $(OUT)/common/libcommon.a
 
 .PHONY: progs runner student-files
 progs: $(addprefix $(OUT)/,$(progs))
@@ -29,13 +32,16 @@ $(OUT)/common/%.o: $(ROOT)/common/%.c
 	$(say) CC $<
 	$(Q)$(CC) $(CFLAGS) -I$(ROOT)/common -c $< -o $@
 
+$(common_lib): $(common_objs)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
 $(OUT)/obj/%.o: $(SRC)/%.c
 	@mkdir -p $(@D)
 	$(say) CC $<
 	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(SRC) -I$(ROOT)/common -c $< -o $@
 
 define prog_rule
-$(OUT)/$(1): $(call obj,$($(1)_srcs)) $(common_objs)
+$(OUT)/$(1): $(call obj,$($(1)_srcs)) $(common_lib)
 	$$(say) LD $$@
 	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
 endef
@@ -49,7 +55,7 @@ test_objs := $(patsubst $(TESTS)/%.c,$(OUT)/tests/%.o,$(wildcard $(TESTS)/*.c))
 gt_objs := $(patsubst $(ROOT)/grader/lib/%.c,$(OUT)/gt/%.o,$(wildcard $(ROOT)/grader/lib/*.c))
 
 runner: $(OUT)/runner
-$(OUT)/runner: $(test_objs) $(gt_objs) $(call obj,$(testlib)) $(common_objs)
+$(OUT)/runner: $(test_objs) $(gt_objs) $(call obj,$(testlib)) $(common_lib)
 	$(say) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 

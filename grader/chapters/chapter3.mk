@@ -4,9 +4,9 @@
 student := echosvr_poll.c echosvr_v1.c echosvr_v2.c echosvr_udp.c loadgen.c
 progs := echosvr_poll echosvr_v1 echosvr_v2 echosvr_udp loadgen
 echosvr_poll_srcs := echosvr_poll.c
-# evserver.c: the given part both libevent echo servers share (not the student's)
-echosvr_v1_srcs := echosvr_v1.c evserver.c
-echosvr_v2_srcs := echosvr_v2.c evserver.c
+# common/evserver.c (linked from common/): the given part both libevent echo servers share
+echosvr_v1_srcs := echosvr_v1.c
+echosvr_v2_srcs := echosvr_v2.c
 echosvr_udp_srcs := echosvr_udp.c
 loadgen_srcs := loadgen.c
 # student code linked into the chapter's test runner (unit tests): none, every test is black-box

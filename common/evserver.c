@@ -1,5 +1,6 @@
 /*
- * evserver: the given part of chapter 3's libevent echo servers (see evserver.h).
+ * evserver: the given libevent server skeleton (see evserver.h): chapter 3's echo servers and
+ * chapter 4's servers are built on it.
  *
  * libevent runs the loop: an evconnlistener accepts, each connection gets a bufferevent,
  * which reads into its input buffer and writes out its output buffer by itself, and calls
