@@ -58,3 +58,54 @@ points_match_tests() {
         [ -z "$(uniq -d "$tmp/points-$n")" ] || { echo "chapter $n: listed twice:"; uniq -d "$tmp/points-$n"; return 1; }
     done
 }
+
+# ---- patching a copy of the solutions to make a faulty submission (the fault self-tests) ----
+
+# patch_function FILE FUNCTION SED-SCRIPT: apply SED-SCRIPT to the lines of FUNCTION's
+# definition only (it starts at column 0 and ends with "}" at column 0); fails if nothing changed.
+patch_function() {
+    awk -v fn="$2" '
+        $0 ~ "^[a-z].*[ *]" fn "\\(" && $0 !~ /;$/ { infn = 1 }
+        { print (infn ? "@@IN@@" : "") $0 }
+        infn && /^}/ { infn = 0 }' "$1" |
+        sed -e "/^@@IN@@/{" -e "$3" -e "}" -e 's/^@@IN@@//' >"$1.new" &&
+        ! cmp -s "$1" "$1.new" && mv "$1.new" "$1"
+}
+
+# patch_insert_before FILE FUNCTION CODE: put CODE (lines) just before FUNCTION's definition.
+patch_insert_before() {
+    awk -v fn="$2" -v code="$3" '
+        $0 ~ "^[a-z].*[ *]" fn "\\(" && $0 !~ /;$/ && !done { print code; done = 1 }
+        { print }
+        END { if (!done) exit 1 }' "$1" >"$1.new" && mv "$1.new" "$1"
+}
+
+# patch_solution FILE FUNCTION CODE: CODE replaces FUNCTION's gap (its //@solution ...
+# //@end block, the reference answer and the starter's stub).
+patch_solution() {
+    awk -v fn="$2" -v code="$3" '
+        $0 ~ "^[a-z].*[ *]" fn "\\(" && $0 !~ /;$/ { infn = 1 }
+        infn && /^}/ { infn = 0 }
+        infn && /\/\/@solution/ { print code; skip = 1; done = 1; next }
+        skip && /\/\/@end/ { skip = 0; next }
+        skip { next }
+        { print }
+        END { if (!done) exit 1 }' "$1" >"$1.new" && mv "$1.new" "$1"
+}
+
+# grade_filtered DIR CH FILTER: grade chapter CH of DIR (the functional tests whose name contains
+# FILTER: one server's), results in DIR/r.json, shown one line per test.
+grade_filtered() {
+    grade_json "$1/r.json" --src "$1" --ch "$2" --no-memcheck --test "$3" || return 1
+    jq -r '.chapters[].tests[] | "\(.kind) \(.name) \(.status): \(.reason)"' "$1/r.json" |
+        cut -c 1-400
+}
+
+# expect_test JSON TEST STATUS [REGEX]: TEST (the functional run) has STATUS, and its reason
+# matches REGEX when given.
+expect_test() {
+    jq -e --arg t "$2" --arg s "$3" --arg re "${4:-}" '[.chapters[].tests[]
+        | select(.name == $t and .kind == "test")
+        | select(.status == $s and ($re == "" or (.reason | test($re))))] | length == 1' \
+        "$1" >/dev/null || { echo "expected $2: $3${4:+ (reason matching '$4')}"; return 1; }
+}
