@@ -493,6 +493,7 @@ static int build_chapter(struct chapter *c)
         fmt(from, sizeof from, "%s/student/", c->tree);
         fmt(to, sizeof to, "chapter%d/", c->number);
         replace_all(raw, from, to, c->build_err, sizeof c->build_err);
+        utf8_sanitize(c->build_err);
         printf("  build: FAILED; the compiler says:\n");
         print_reason(c->build_err);
     }
@@ -689,6 +690,7 @@ static void run_items(struct chapter *c, enum kind kind)
             fmt(dir, sizeof dir, "%s/run/%zu-%s%s", c->tree, first + i, it->t->name,
                      kind == MEMCHECK ? "-memcheck" : "");
             judge(c, it, dir);
+            utf8_sanitize(it->reason); /* a student's bytes must not break JSON or XML */
             job_remove_ipc(keys[i], keys[i] + IPC_KEYS_PER_JOB);
             if (!opt.keep) {
                 char *rm[] = {"rm", "-rf", dir, NULL};

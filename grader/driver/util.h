@@ -23,6 +23,10 @@ int is_regular(const char *path);
 const char *find_in_path(const char *name, char *buf, size_t cap);
 
 /* printf into a fixed buffer, truncating; returns buf. */
+/* Replace every byte of s that is not part of valid UTF-8 (and every control byte but '\n' and
+ * '\t') with '?', in place: a reason quoting a program's output becomes safe for JSON and XML. */
+void utf8_sanitize(char *s);
+
 char *fmt(char *buf, size_t cap, const char *f, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

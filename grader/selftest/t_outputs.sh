@@ -16,3 +16,19 @@ t_outputs() {
         { echo "JUnit XML does not match"; cat "$tmp/o-junit.xml"; return 1; }
 }
 check "grader: Gradescope and JUnit outputs list the same results as --json" t_outputs
+
+# A program that writes bytes that are not UTF-8 into a failure reason: the reason still reaches
+# the JSON (jansson refuses invalid UTF-8 and would drop it), with '?' for each such byte.
+t_outputs_not_utf8() {
+    d=$tmp/not-utf8
+    submission "$d" 1 &&
+        insert_at_start "$d/chapter1/echoclient.c" main \
+            'fputs("bad \\377\\376 bytes\\033[0m\\n", stderr); return 3; /* awk -v unescapes once */' &&
+        grade_json "$d/r.json" --src "$d" --ch 1 --no-memcheck --test echoclient_help \
+            --junit "$d/junit.xml" >/dev/null || return 1
+    jq -e '[.chapters[].tests[] | select(.status == "fail")
+        | select(.reason | contains("bad ?? bytes?[0m"))] | length == 1' "$d/r.json" >/dev/null ||
+        { echo "the reason is missing or not cleaned:"; cat "$d/r.json"; return 1; }
+    grep -q 'bad ?? bytes' "$d/junit.xml" || { echo "JUnit XML lacks the reason"; return 1; }
+}
+check "grader: a reason with bytes that are not UTF-8 reaches JSON and JUnit cleaned" t_outputs_not_utf8
