@@ -56,6 +56,7 @@ gt_objs := $(patsubst $(ROOT)/grader/lib/%.c,$(OUT)/gt/%.o,$(wildcard $(ROOT)/gr
 
 runner: $(OUT)/runner
 $(OUT)/runner: $(test_objs) $(gt_objs) $(call obj,$(testlib)) $(common_lib)
+	$(if $(filter 1,$(SAN)),,$(Q)$(ROOT)/grader/linkcheck $(call obj,$(testlib)))
 	$(say) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 

@@ -389,6 +389,7 @@ static int prepare_chapter(struct chapter *c)
         {"common", "common"},     {"grader/lib", "grader/lib"},
         {"grader/build.mk", "grader/build.mk"},  {"grader/chapters", "grader/chapters"},
         {"grader/valgrind.supp", "grader/valgrind.supp"},
+        {"grader/linkcheck", "grader/linkcheck"},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0] && !bad; i++)
         bad = copy(fmt(p, sizeof p, "%s/%s", r, pairs[i][0]),

@@ -21,8 +21,9 @@
 #   rio_read_exact_len_zero          System V segments, a semaphore set and a message queue:
 #                                    a key of its range, a key outside it, IPC_PRIVATE (one
 #                                    re-owned to root)
-# Two more submissions: functions named like Check's (srunner_ntests_failed, _ck_assert_failed)
-# in rio.c do not build into a runner, so no test passes; a chapter folder that is a link to the
+# More submissions: functions named like Check's (srunner_ntests_failed, _ck_assert_failed)
+# in rio.c do not build into a runner, nor do a constructor or a function named like one of the
+# C library's (grader/linkcheck), so no test passes; a chapter folder that is a link to the
 # lab's reference solution is not read.
 #
 # What is defended, and what is not:
@@ -39,11 +40,14 @@
 #   once merged with Check's report parses as a pass). What defeats it in both modes is the
 #   runner's exit status, which comes from Check's count in the runner's own process, out of
 #   reach of the test's process (Check's child): a pass needs exit status 0 too.
-# - Not defended in either mode: code that runs in the runner's own process rather than in
-#   Check's child (a constructor in the student's file, a function that replaces one of the C
-#   library's, or a process that ptraces the runner), and every memcheck run (no fork there):
-#   such code can forge a report and the exit status. Nor is the total disk a test may fill
-#   bounded: RLIMIT_FSIZE bounds each file.
+# - Code that would run in the runner's own process outside the functions under test (a
+#   constructor or destructor in the student's file, a function that replaces one of the C
+#   library's) is refused before the link by grader/linkcheck. Not defended: a process that
+#   ptraces the runner (Yama's ptrace_scope 1, the default on Debian and Ubuntu, allows only
+#   ancestors), and the memcheck runs, where the function under test runs in the runner's
+#   process (no fork there): it can forge a report and the exit status, which can earn only
+#   the memcheck points of a test whose functional run passed on its own. Nor is the total disk
+#   a test may fill bounded: RLIMIT_FSIZE bounds each file.
 
 ta=$tmp/tamper-attacks
 
@@ -516,6 +520,35 @@ EOF
         "$d.json" >/dev/null && grep -qi 'multiple definition' "$d.out"
 }
 
+# A constructor (it would run in the test runner before any test, outside the functions under
+# test) and a function named like the C library's (it would replace _exit for every caller,
+# the grader's code included) in the student's file: the runner is not linked, and the build
+# output names both.
+t_tamper_constructor() {
+    d=$tmp/tamper-constructor
+    submission "$d" 1 && cat >>"$d/chapter1/rio.c" <<'EOF' || return 1
+
+/* TAMPER: code that runs before main, and a C library function replaced */
+static volatile int tamper_ran;
+__attribute__((constructor)) static void tamper_first(void)
+{
+    tamper_ran = 1;
+}
+void _exit(int status)
+{
+    for (;;)
+        (void)status;
+}
+EOF
+    grade_json "$d.json" --src "$d" --ch 1 --test rio_ --no-memcheck >"$d.out" 2>&1 ||
+        { cat "$d.out"; return 1; }
+    jq -e '.score == 0 and ([.chapters[].tests[]] | length > 0)
+        and all(.chapters[].tests[]; .status == "fail" and (.reason | test("does not compile")))' \
+        "$d.json" >/dev/null || { cat "$d.out"; return 1; }
+    grep -q "rio.c: has a constructor" "$d.out" && grep -q "rio.c: defines '_exit'" "$d.out" ||
+        { echo "the build output does not name the problems:"; cat "$d.out"; return 1; }
+}
+
 # A submission whose chapter folder is a link to the lab's reference solution (on Gradescope,
 # /autograder/source/solutions/chapter1): only files inside the submission count, so it
 # scores like the starters.
@@ -540,4 +573,5 @@ check "tamper: filling the disk stops at RLIMIT_FSIZE (root)" t_tamper_disk
 check "tamper: System V objects left behind are removed" t_tamper_ipc
 check "tamper: nothing of the attacks is left on the machine" t_tamper_clean
 check "tamper: functions with Check's names do not build" t_tamper_check_names
+check "tamper: a constructor or a C library name in a linked file does not build" t_tamper_constructor
 check "tamper: a chapter folder linked to the reference solution counts as missing" t_tamper_link_out
