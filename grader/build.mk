@@ -20,6 +20,13 @@ obj = $(addprefix $(OUT)/obj/,$(1:.c=.o))
 # common/ as an archive: a program takes only the modules it uses (chapter 1's programs do not
 # link evserver, so they do not need libevent).
 common_lib := $(OUT)/common/libcommon.a
+# Sources taken from an earlier chapter's reference solution (chapter data: `prior_chapter := 4`,
+# `prior_srcs := shm.c ...`): what a chapter builds on without making the student's earlier
+# work a condition of this chapter's grade. They form an archive linked after the chapter's own
+# objects, and their headers are found after the chapter's own.
+prior_dir := $(ROOT)/solutions/chapter$(prior_chapter)
+prior_lib := $(if $(strip $(prior_srcs)),$(OUT)/prior/libprior.a)
+prior_inc := $(if $(strip $(prior_srcs)),-I$(prior_dir))
 
 .PHONY: progs runner student-files
 progs: $(addprefix $(OUT)/,$(progs))
@@ -35,13 +42,21 @@ $(OUT)/common/%.o: $(ROOT)/common/%.c
 $(common_lib): $(common_objs)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+$(OUT)/prior/libprior.a: $(addprefix $(OUT)/prior/,$(prior_srcs:.c=.o))
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(OUT)/prior/%.o: $(prior_dir)/%.c
+	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(prior_dir) -I$(ROOT)/common -c $< -o $@
+
 $(OUT)/obj/%.o: $(SRC)/%.c
 	@mkdir -p $(@D)
 	$(say) CC $<
-	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(SRC) -I$(ROOT)/common -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(SRC) $(prior_inc) -I$(ROOT)/common -c $< -o $@
 
 define prog_rule
-$(OUT)/$(1): $(call obj,$($(1)_srcs)) $(common_lib)
+$(OUT)/$(1): $(call obj,$($(1)_srcs)) $(prior_lib) $(common_lib)
 	$$(say) LD $$@
 	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
 endef
@@ -55,7 +70,7 @@ test_objs := $(patsubst $(TESTS)/%.c,$(OUT)/tests/%.o,$(wildcard $(TESTS)/*.c))
 gt_objs := $(patsubst $(ROOT)/grader/lib/%.c,$(OUT)/gt/%.o,$(wildcard $(ROOT)/grader/lib/*.c))
 
 runner: $(OUT)/runner
-$(OUT)/runner: $(test_objs) $(gt_objs) $(call obj,$(testlib)) $(common_lib)
+$(OUT)/runner: $(test_objs) $(gt_objs) $(call obj,$(testlib)) $(prior_lib) $(common_lib)
 	$(if $(filter 1,$(SAN)),,$(Q)$(ROOT)/grader/linkcheck $(call obj,$(testlib)))
 	$(say) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
@@ -63,12 +78,44 @@ $(OUT)/runner: $(test_objs) $(gt_objs) $(call obj,$(testlib)) $(common_lib)
 $(OUT)/tests/%.o: $(TESTS)/%.c
 	@mkdir -p $(@D)
 	$(say) CC $<
-	$(Q)$(CC) $(CFLAGS) $(CHECK_CFLAGS) $(PKG_CFLAGS) -I$(SRC) -I$(ROOT)/common -I$(ROOT)/grader/lib -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(CHECK_CFLAGS) $(PKG_CFLAGS) -I$(SRC) $(prior_inc) -I$(ROOT)/common -I$(ROOT)/grader/lib -c $< -o $@
 
 $(OUT)/gt/%.o: $(ROOT)/grader/lib/%.c
 	@mkdir -p $(@D)
 	$(say) CC $<
 	$(Q)$(CC) $(CFLAGS) $(CHECK_CFLAGS) -I$(ROOT)/common -I$(ROOT)/grader/lib -c $< -o $@
+
+# ThreadSanitizer programs that tests run (chapter data: `tsan_progs := P`, `P_srcs := the
+# student's files`): P is the test's main $(TESTS)/tsan/P.c with the student's P_srcs and
+# common/, all built with -fsanitize=thread (no -Werror: gcc warns that TSan ignores fences).
+tsan_cflags := $(filter-out -fsanitize=% -fno-sanitize-recover=% -Werror,$(CFLAGS)) -fsanitize=thread -Wno-tsan
+tsan_common := $(patsubst $(ROOT)/common/%.c,$(OUT)/tsan/common/%.o,$(wildcard $(ROOT)/common/*.c))
+runner: $(addprefix $(OUT)/,$(tsan_progs))
+
+$(OUT)/tsan/common/%.o: $(ROOT)/common/%.c
+	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) $(tsan_cflags) $(PKG_CFLAGS) -I$(ROOT)/common -c $< -o $@
+
+$(OUT)/tsan/src/%.o: $(SRC)/%.c
+	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) $(tsan_cflags) $(PKG_CFLAGS) -I$(SRC) -I$(ROOT)/common -c $< -o $@
+
+$(OUT)/tsan/tests/%.o: $(TESTS)/tsan/%.c
+	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) $(tsan_cflags) $(PKG_CFLAGS) -I$(SRC) -I$(ROOT)/common -c $< -o $@
+
+$(OUT)/tsan/libcommon.a: $(tsan_common)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+define tsan_rule
+$(OUT)/$(1): $(OUT)/tsan/tests/$(1).o $(addprefix $(OUT)/tsan/src/,$($(1)_srcs:.c=.o)) $(OUT)/tsan/libcommon.a
+	$$(say) LD $$@
+	$$(Q)$$(CC) -fsanitize=thread -o $$@ $$^ $$(PKG_LIBS)
+endef
+$(foreach p,$(tsan_progs),$(eval $(call tsan_rule,$(p))))
 endif
 
 -include $(shell find $(OUT) -name '*.d' 2>/dev/null)

@@ -401,6 +401,14 @@ static int prepare_chapter(struct chapter *c)
                    fmt(q, sizeof q, "%s/ref", c->tree)) != 0 ||
               copy(fmt(p, sizeof p, "%s/solutions/chapter%d", r, n),
                    fmt(q, sizeof q, "%s/student", c->tree)) != 0;
+    /* earlier chapters' reference solutions: a chapter may build on their sources (its
+     * build data's prior_srcs), never on the student's earlier work */
+    for (int k = 1; k < n && !bad; k++)
+        if (is_dir(fmt(p, sizeof p, "%s/solutions/chapter%d", r, k))) {
+            char *mkdir_s[] = {"mkdir", "-p", fmt(q, sizeof q, "%s/solutions", c->tree), NULL};
+            bad = run_cmd(mkdir_s, NULL) != 0 ||
+                  copy(p, fmt(q, sizeof q, "%s/solutions/chapter%d", c->tree, k)) != 0;
+        }
     if (!bad && opt.extra) {
         /* an instructor's hidden tests join the chapter's own, under names of their own */
         char *cp[] = {"sh", "-c",

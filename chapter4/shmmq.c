@@ -1,0 +1,338 @@
+/*
+ * shmmq: the single-producer single-consumer queue in shared memory (ex4.2). shmmq.h
+ * describes the segment, the records, the memory ordering and the wake-up protocol; this
+ * file follows it. The hot path (enqueue, peek, consume) makes no system call unless the
+ * consumer sleeps, and touches the other side's cache line only when its copy of the other
+ * side's index says full or empty.
+ */
+#include "shmmq.h"
+
+#include "log.h"
+#include "timing.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+_Static_assert(offsetof(struct shmmq_segment, capacity) == 64, "constants at 64");
+_Static_assert(offsetof(struct shmmq_segment, tail) == 128, "producer line at 128");
+_Static_assert(offsetof(struct shmmq_segment, head) == 192, "consumer line at 192");
+_Static_assert(offsetof(struct shmmq_segment, sleeping) == 256, "wake-up line at 256");
+_Static_assert(offsetof(struct shmmq_segment, ring) == SHMMQ_RING_OFFSET, "ring at 320");
+_Static_assert(sizeof(struct shmmq_record) == SHMMQ_RECORD_HEADER, "record header is 24 bytes");
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free in shared memory");
+
+#define ATTACH_WAIT_NS 1000000000ull /* how long an attacher waits for the creator's constants */
+#define SPIN_PAUSES_MAX 4u           /* pauses (about 15 ns each here) between two looks at tail */
+
+struct shmmq {
+    struct shmmq_segment *seg;
+    unsigned char *ring;
+    uint64_t mask; /* capacity - 1 */
+    uint64_t capacity;
+    uint64_t other; /* producer: head, consumer: tail, as last read from the segment */
+    uint32_t max_payload;
+    uint32_t peeked; /* consumer: ring bytes of the record shmmq_peek returned, 0: none */
+    enum shmmq_role role;
+    int fd;            /* the FIFO, or -1 */
+    int notify_logged; /* a failed wake-up write was logged already */
+    key_t key;
+    char *fifo_path; /* NULL without a FIFO */
+};
+
+static int fifo_open(const char *path, int *created);
+/* given helpers for the gaps (unused in the starter until they are filled) */
+static void notify(shmmq *q) __attribute__((unused));
+static void count(_Atomic uint64_t *c) __attribute__((unused));
+static void cpu_relax(void);
+
+shmmq *shmmq_open(key_t key, size_t capacity, const char *fifo_path, enum shmmq_role role)
+{
+    if (capacity < SHMMQ_MIN_CAPACITY || capacity > SHMMQ_MAX_CAPACITY ||
+        (capacity & (capacity - 1)) != 0 || (role != SHMMQ_PRODUCER && role != SHMMQ_CONSUMER)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    shmmq *q = calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    q->fd = -1;
+    q->key = key;
+    q->role = role;
+    q->capacity = capacity;
+    q->mask = capacity - 1;
+    q->max_payload = (uint32_t)(capacity / 2 - SHMMQ_RECORD_HEADER);
+    int fifo_created = 0, created = 0;
+    if (fifo_path) {
+        q->fifo_path = strdup(fifo_path);
+        if (!q->fifo_path || (q->fd = fifo_open(fifo_path, &fifo_created)) < 0)
+            goto fail;
+    }
+    void *base = shm_create_or_attach(key, SHMMQ_RING_OFFSET + capacity, SHMMQ_MAGIC, SHMMQ_VERSION,
+                                      &created);
+    if (!base)
+        goto fail;
+    struct shmmq_segment *seg = base;
+    q->seg = seg;
+    q->ring = seg->ring;
+    if (created) {
+        /* the kernel zeroed the segment: head = tail = 0, nobody sleeps */
+        seg->max_payload = q->max_payload;
+        atomic_store_explicit(&seg->capacity, capacity, memory_order_release);
+    } else {
+        /* YOUR CODE HERE: check what the creator wrote (capacity: EINVAL if it differs; max_payload) */
+        errno = ENOSYS;
+        goto fail;
+    }
+    if (role == SHMMQ_PRODUCER) {
+        q->other = atomic_load_explicit(&seg->head, memory_order_acquire);
+        atomic_store_explicit(&seg->producer_pid, (int32_t)getpid(), memory_order_relaxed);
+    } else {
+        q->other = atomic_load_explicit(&seg->tail, memory_order_acquire);
+        atomic_store_explicit(&seg->consumer_pid, (int32_t)getpid(), memory_order_relaxed);
+    }
+    return q;
+
+fail:;
+    int err = errno;
+    if (q->seg) {
+        shm_detach(q->seg);
+        if (created)
+            shm_remove(key);
+    }
+    if (q->fd >= 0)
+        close(q->fd);
+    if (fifo_created)
+        unlink(fifo_path);
+    free(q->fifo_path);
+    free(q);
+    errno = err;
+    return NULL;
+}
+
+void shmmq_close(shmmq *q)
+{
+    if (!q)
+        return;
+    int32_t me = (int32_t)getpid();
+    _Atomic int32_t *pid =
+        q->role == SHMMQ_PRODUCER ? &q->seg->producer_pid : &q->seg->consumer_pid;
+    atomic_compare_exchange_strong_explicit(pid, &me, 0, memory_order_relaxed,
+                                            memory_order_relaxed);
+    if (shm_detach(q->seg) != 0)
+        log_sys("shmmq_close: shmdt(key 0x%x)", (unsigned)q->key);
+    /* The last one out removes the segment and the FIFO. If the segment is gone already, the
+     * other side removed it while we were attached (it can not have): nothing is left to use
+     * the FIFO either. */
+    int n = shm_attached_count(q->key);
+    if (n == 0 && shm_remove(q->key) != 0 && errno != ENOENT)
+        log_sys("shmmq_close: shmctl(key 0x%x, IPC_RMID)", (unsigned)q->key);
+    if ((n == 0 || (n < 0 && errno == ENOENT)) && q->fifo_path && unlink(q->fifo_path) != 0 &&
+        errno != ENOENT)
+        log_sys("shmmq_close: unlink(%s)", q->fifo_path);
+    if (q->fd >= 0)
+        close(q->fd);
+    free(q->fifo_path);
+    free(q);
+}
+
+int shmmq_enqueue(shmmq *q, uint64_t id, uint64_t ts, const void *data, uint32_t len)
+{
+    /* YOUR CODE HERE: copy the record into the ring (wrap marker if needed), publish tail, wake a sleeper */
+    (void)q, (void)id, (void)ts, (void)data, (void)len;
+    errno = ENOSYS;
+    return -1;
+}
+
+const void *shmmq_peek(shmmq *q, uint64_t *id, uint64_t *ts, uint32_t *len)
+{
+    /* YOUR CODE HERE: the oldest record: check it, skip a wrap marker, return its payload */
+    (void)q, (void)id, (void)ts, (void)len;
+    errno = ENOSYS;
+    return NULL;
+}
+
+void shmmq_consume(shmmq *q)
+{
+    /* YOUR CODE HERE: free the record shmmq_peek returned (publish head) */
+    (void)q;
+}
+
+int shmmq_dequeue(shmmq *q, uint64_t *id, uint64_t *ts, void *buf, uint32_t cap, uint32_t *len)
+{
+    /* YOUR CODE HERE: copy the oldest message out (EMSGSIZE and *len if buf is too small), remove it */
+    (void)q, (void)id, (void)ts, (void)buf, (void)cap, (void)len;
+    errno = ENOSYS;
+    return -1;
+}
+
+int shmmq_fd(const shmmq *q)
+{
+    return q->fd;
+}
+
+int shmmq_wait_ready(shmmq *q, uint64_t spin_ns)
+{
+    uint64_t head = atomic_load_explicit(&q->seg->head, memory_order_relaxed);
+    if (q->other != head)
+        return 1;
+    /* Each look at an empty queue pulls the producer's line over here, and its next store of
+     * tail has to take it back: pause between looks (1, 2, then SPIN_PAUSES_MAX pauses), so
+     * that a fast stream is taken a few messages at a time and the producer runs undisturbed.
+     * Longer pauses add to the latency of a lone message and gain nothing measurable. */
+    uint64_t start = timing_now_ns();
+    unsigned pauses = 1;
+    for (;;) {
+        uint64_t tail = atomic_load_explicit(&q->seg->tail, memory_order_acquire);
+        if (tail != head) {
+            q->other = tail;
+            return 1;
+        }
+        for (unsigned i = 0; i < pauses; i++)
+            cpu_relax();
+        if (pauses < SPIN_PAUSES_MAX)
+            pauses *= 2;
+        if (timing_now_ns() - start >= spin_ns)
+            return 0;
+    }
+}
+
+int shmmq_sleep(shmmq *q)
+{
+    /* YOUR CODE HERE: announce the sleep (sleeping = 1, fence), look at tail again: 0 sleep, 1 a message */
+    (void)q;
+    errno = ENOSYS;
+    return -1;
+}
+
+void shmmq_woken(shmmq *q)
+{
+    /* YOUR CODE HERE: read the wake-up bytes until EAGAIN, clear sleeping */
+    (void)q;
+}
+
+int shmmq_stats(const shmmq *q, struct shmmq_stats *out)
+{
+    struct shmmq_segment *s = q->seg;
+    out->enq_msgs = atomic_load_explicit(&s->enq_msgs, memory_order_relaxed);
+    out->enq_full = atomic_load_explicit(&s->enq_full, memory_order_relaxed);
+    out->notify_writes = atomic_load_explicit(&s->notify_writes, memory_order_relaxed);
+    out->notify_errors = atomic_load_explicit(&s->notify_errors, memory_order_relaxed);
+    out->deq_msgs = atomic_load_explicit(&s->deq_msgs, memory_order_relaxed);
+    out->sleeps = atomic_load_explicit(&s->sleeps, memory_order_relaxed);
+    out->capacity = q->capacity;
+    uint64_t head = atomic_load_explicit(&s->head, memory_order_relaxed);
+    out->used = atomic_load_explicit(&s->tail, memory_order_relaxed) - head;
+    out->producer_pid = atomic_load_explicit(&s->producer_pid, memory_order_relaxed);
+    out->consumer_pid = atomic_load_explicit(&s->consumer_pid, memory_order_relaxed);
+    return 0;
+}
+
+uint32_t shmmq_max_payload(const shmmq *q)
+{
+    return q->max_payload;
+}
+
+int shmmq_fifo_path(char *buf, size_t cap, key_t key)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    int n = snprintf(buf, cap, "%s/svrlab-shmmq-%x.fifo", dir, (unsigned)key);
+    if (n < 0 || (size_t)n >= cap) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
+/* Make (mode 0600) or check the FIFO at path and open it. An existing path must be a FIFO
+ * owned by us with mode 0600: anything else (a symlink planted to make us open another
+ * file, a FIFO others may write) is refused with EEXIST. Both ends open it O_RDWR, so an
+ * open never waits for the other side and a read never sees end of file. */
+static int fifo_open(const char *path, int *created)
+{
+    *created = 0;
+    if (mkfifo(path, 0600) == 0)
+        *created = 1;
+    else if (errno != EEXIST)
+        return -1;
+    struct stat st, fst;
+    if (lstat(path, &st) != 0)
+        goto fail;
+    /* YOUR CODE HERE: refuse (EEXIST) a path that is not a FIFO owned by us with mode 0600 (st: its lstat) */
+    errno = ENOSYS;
+    goto fail;
+    int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno == ELOOP) /* replaced by a symlink since the lstat */
+            errno = EEXIST;
+        goto fail;
+    }
+    if (fstat(fd, &fst) != 0)
+        goto fail_fd;
+    if (fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
+        errno = EEXIST; /* replaced since the lstat */
+        goto fail_fd;
+    }
+    /* ours: a umask may have taken bits away, never added any */
+    if (*created && (fst.st_mode & 07777) != 0600 && fchmod(fd, 0600) != 0)
+        goto fail_fd;
+    return fd;
+
+fail_fd:;
+    int e = errno;
+    close(fd);
+    errno = e;
+
+fail:;
+    int err = errno;
+    if (*created)
+        unlink(path);
+    *created = 0;
+    errno = err;
+    return -1;
+}
+
+/* Wake the consumer: one byte on the FIFO. A failure loses no message (it is in the ring),
+ * so it is counted and logged once, not reported. A full FIFO means unread bytes: the
+ * consumer will wake anyway. */
+static void notify(shmmq *q)
+{
+    static const char byte = 1;
+    ssize_t n;
+    do
+        n = write(q->fd, &byte, 1);
+    while (n < 0 && errno == EINTR);
+    if (n == 1) {
+        count(&q->seg->notify_writes);
+        return;
+    }
+    count(&q->seg->notify_errors);
+    if (!q->notify_logged) {
+        q->notify_logged = 1;
+        log_sys("shmmq: write(%s, 1 byte) to wake the consumer (logged once)", q->fifo_path);
+    }
+}
+
+/* One more in a counter that only this process writes: no read-modify-write needed. */
+static void count(_Atomic uint64_t *c)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+/* Tell the CPU we are spinning (frees the sibling hyperthread, saves power). */
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
