@@ -36,6 +36,7 @@
 #                       notifications per message, in-system latency and server CPU per message
 #   chapter4_echo.png   messages per second per candidate, one panel per configuration
 # and prints a short summary with issue 7's targets for io_conn + md, met or not.
+# Then bench/chapter4_queue.sh measures the queue alone (shmmq against a pipe and a unix socket).
 
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -326,3 +327,6 @@ awk -F, '
         printf "    %-8s 1x1: the split adds %.1f us to the p50 round trip (target <= 2: %s)\n", \
             $3, $17, ($17 <= 2) ? "met" : "not met" }' "$csv"
 echo "  files: $raw $csv${plotted:+ $plotted}"
+
+# ---- the queue alone (issue 7's queue figures) ---------------------------------------------
+sh bench/chapter4_queue.sh || exit 1

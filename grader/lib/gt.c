@@ -432,7 +432,8 @@ static void describe_cmd(char *buf, size_t cap, const char *path, const char *co
 
 /*
  * Start path with argv[1..] = extra1 then args (both NULL-terminated, may be NULL), under
- * valgrind on the memcheck pass if it is the student's. stdout goes to out_wr, stderr to a
+ * valgrind on the memcheck pass if it is the student's. stdout goes to out_wr (-1: with its
+ * stderr), stderr to a
  * new file in the test directory (its path in err_path). Returns the pid; fails the test if
  * it can not fork.
  */
@@ -504,7 +505,8 @@ static pid_t spawn(const char *path, const char *const *extra1, const char *cons
         /* The child: descriptors 0, 1, 2 only; default signal dispositions and an empty mask
          * (an ignored SIGPIPE or a blocked signal of the test would otherwise be inherited);
          * killed if the test process dies, so nothing outlives a crashed test. */
-        if (dup2(null_fd, 0) == -1 || dup2(out_wr, 1) == -1 || dup2(err_fd, 2) == -1)
+        if (dup2(null_fd, 0) == -1 || dup2(out_wr >= 0 ? out_wr : err_fd, 1) == -1 ||
+            dup2(err_fd, 2) == -1)
             _exit(127);
         long closed = -1;
 #ifdef SYS_close_range
@@ -568,6 +570,13 @@ static int parse_listening(const char *line)
     if (errno != 0 || end == line + sizeof prefix - 1 || *end != '\0' || port < 1 || port > 65535)
         return -1;
     return (int)port;
+}
+
+pid_t gt_spawn(const char *path, const char *const *args, int out_fd, char *err_path,
+               size_t err_cap)
+{
+    int valgrind;
+    return spawn(path, NULL, args, out_fd, err_path, err_cap, &valgrind);
 }
 
 void gt_server_start(gt_proc *p, const char *path, const char *const *args)

@@ -98,6 +98,15 @@ typedef struct {
  * quotes its exit status and the tail of its stderr. */
 void gt_server_start(gt_proc *p, const char *path, const char *const *args);
 
+/* Start the program at `path` (not a server: nothing is awaited) with the NULL-terminated
+ * arguments `args` (argv[1..], may be NULL), under valgrind on the memcheck pass if it is the
+ * student's, as gt_server_start does. Its stdin is /dev/null, its stdout goes to out_fd (-1:
+ * into its stderr file), its stderr to a new file in the test directory whose path is written
+ * to err_path; a starter's "not implemented" there is seen by gt_fail. Returns the pid: the
+ * caller stops and reaps it. Fails the test if it can not start. */
+pid_t gt_spawn(const char *path, const char *const *args, int out_fd, char *err_path,
+               size_t err_cap);
+
 /* Send SIGTERM and wait (10 s, scaled) for the exit. Returns the wait status. Fails the test
  * if it does not exit in time (it is then killed with SIGKILL). */
 int gt_server_stop(gt_proc *p);

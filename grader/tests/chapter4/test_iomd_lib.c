@@ -3,8 +3,6 @@
  */
 #include "test_iomd_lib.h"
 
-#include "gt_env.h"
-
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +18,6 @@
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -226,44 +223,22 @@ void ti_md_start(ti_md *m, int student, const char *const *extra)
 
 void ti_logic_start(ti_md *m, const char *prog, int student, const char *const *extra)
 {
-    const char *argv[48];
-    char xml_opt[PATH_MAX + 32], supp_opt[PATH_MAX + 32], who[64];
+    const char *args[48];
+    char who[64];
     int n = 0;
     const char *path = student ? gt_student(prog) : gt_ref(prog);
-    int valgrind = student && gt_memcheck();
 
     memset(m, 0, sizeof *m);
     snprintf(m->name, sizeof m->name, "%s", prog);
     m->student = student;
-    if (valgrind) {
-        /* as gt.c runs the student's programs on the memcheck pass */
-        argv[n++] = "valgrind";
-        argv[n++] = "--quiet";
-        argv[n++] = "--xml=yes";
-        snprintf(xml_opt, sizeof xml_opt, "--xml-file=%s/%s%%p.xml", gt_tmpdir(), GT_VG_PREFIX);
-        argv[n++] = xml_opt;
-        argv[n++] = "--leak-check=full";
-        argv[n++] = "--show-leak-kinds=definite,indirect";
-        argv[n++] = "--errors-for-leak-kinds=definite,indirect";
-        argv[n++] = "--child-silent-after-fork=no";
-        argv[n++] = "--trace-children=no";
-        const char *supp = getenv(GT_ENV_VALGRIND_SUPP);
-        if (supp != NULL && supp[0] != '\0') {
-            snprintf(supp_opt, sizeof supp_opt, "--suppressions=%s", supp);
-            argv[n++] = supp_opt;
-        }
-    }
-    int at = n;
-    argv[n++] = path;
-    argv[n++] = "-k";
-    argv[n++] = ti_key_arg();
-    for (const char *const *a = extra; a != NULL && *a != NULL && n < 46; a++)
-        argv[n++] = *a;
-    argv[n] = NULL;
+    args[n++] = "-k";
+    args[n++] = ti_key_arg();
+    for (const char *const *a = extra; a != NULL && *a != NULL && n < 47; a++)
+        args[n++] = *a;
+    args[n] = NULL;
     snprintf(who, sizeof who, "%s (%s)", m->name, student ? "yours" : "the reference");
-    gt_describe(m->cmd, sizeof m->cmd, who, argv + at + 1);
-
-    snprintf(m->err_path, sizeof m->err_path, "%s/%s-%d.stderr", gt_tmpdir(), m->name, n_mds);
+    gt_describe(m->cmd, sizeof m->cmd, who, args);
+    m->pid = gt_spawn(path, args, -1, m->err_path, sizeof m->err_path);
     if (n_mds < MAX_MDS) {
         mds[n_mds] = m;
         for (int i = 0; i < n_mds; i++)
@@ -272,38 +247,6 @@ void ti_logic_start(ti_md *m, const char *prog, int student, const char *const *
         snprintf(md_names[n_mds], sizeof md_names[0], "%s", m->name);
         snprintf(md_err_paths[n_mds++], sizeof md_err_paths[0], "%s", m->err_path);
     }
-    int err_fd = open(m->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (err_fd == -1)
-        gt_fail("open(%s) for %s's stderr: %s", m->err_path, m->name, strerror(errno));
-    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null_fd == -1) {
-        int e = errno;
-        close(err_fd);
-        gt_fail("open(/dev/null): %s", strerror(e));
-    }
-    pid_t parent = getpid();
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == -1) {
-        int e = errno;
-        close(err_fd);
-        close(null_fd);
-        gt_fail("fork() to start %s: %s", m->name, strerror(e));
-    }
-    if (pid == 0) {
-        if (dup2(null_fd, 0) == -1 || dup2(err_fd, 1) == -1 || dup2(err_fd, 2) == -1)
-            _exit(127);
-        if (syscall(SYS_close_range, 3U, ~0U, 0U) == -1)
-            for (int fd = 3; fd < 1024; fd++)
-                close(fd);
-        gt_child_reset(parent);
-        execvp(argv[0], (char *const *)argv);
-        dprintf(2, "grader: cannot execute %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(err_fd);
-    close(null_fd);
-    m->pid = pid;
 }
 
 int ti_md_alive(ti_md *m)
