@@ -40,6 +40,8 @@
 #   once merged with Check's report parses as a pass). What defeats it in both modes is the
 #   runner's exit status, which comes from Check's count in the runner's own process, out of
 #   reach of the test's process (Check's child): a pass needs exit status 0 too.
+# - As root the student's code is also compiled by an unprivileged user of the run (sb_run_build),
+#   so an #include of a file only root may read fails as it would for anyone.
 # - Code that would run in the runner's own process outside the functions under test (a
 #   constructor or destructor in the student's file, a function that replaces one of the C
 #   library's) is refused before the link by grader/linkcheck. Not defended: a process that
@@ -549,6 +551,25 @@ EOF
         { echo "the build output does not name the problems:"; cat "$d.out"; return 1; }
 }
 
+# A student's file that includes a file only root may read (/etc/shadow): as root the grader
+# compiles the student's code as an unprivileged user, so the compiler can not open it and
+# the build output quotes none of its lines. (Not root: the compiler runs as the caller, who
+# can not read it either; the check still holds.)
+t_tamper_include_root_file() {
+    d=$tmp/tamper-include
+    [ -r /etc/shadow ] || [ "$(id -u)" = 0 ] || { echo "note: /etc/shadow unreadable here: nothing to show"; return 0; }
+    [ -f /etc/shadow ] || { echo "note: no /etc/shadow on this machine"; return 0; }
+    submission "$d" 1 && printf '#include "/etc/shadow"\n' >>"$d/chapter1/rio.c" || return 1
+    grade_json "$d.json" --src "$d" --ch 1 --test rio_ --no-memcheck >"$d.out" 2>&1 ||
+        { cat "$d.out"; return 1; }
+    grep -q "shadow: Permission denied" "$d.out" ||
+        { echo "the compiler was not refused /etc/shadow:"; head -20 "$d.out"; return 1; }
+    if grep -q "root:" "$d.out"; then
+        echo "the build output quotes /etc/shadow"
+        return 1
+    fi
+}
+
 # A submission whose chapter folder is a link to the lab's reference solution (on Gradescope,
 # /autograder/source/solutions/chapter1): only files inside the submission count, so it
 # scores like the starters.
@@ -574,4 +595,5 @@ check "tamper: System V objects left behind are removed" t_tamper_ipc
 check "tamper: nothing of the attacks is left on the machine" t_tamper_clean
 check "tamper: functions with Check's names do not build" t_tamper_check_names
 check "tamper: a constructor or a C library name in a linked file does not build" t_tamper_constructor
+check "tamper: a build that includes a root-only file quotes none of it" t_tamper_include_root_file
 check "tamper: a chapter folder linked to the reference solution counts as missing" t_tamper_link_out
