@@ -12,8 +12,9 @@
  * not to another grader's tree, which may hold another student's work), its own test directory
  * (writable, also its $HOME and $TMPDIR), an environment of PATH, HOME, LANG, TMPDIR and the
  * variables the driver passes (SVRLAB_*, CK_FORK), no descriptor above stderr, no way to gain
- * privileges (PR_SET_NO_NEW_PRIVS), and limits on CPU time, file size, processes, data size
- * and core files. It can not write the driver's outputs (--json, --gradescope, --junit, the
+ * privileges (PR_SET_NO_NEW_PRIVS), limits on CPU time, file size, processes, data size and
+ * core files, and a network of its own (a namespace with only a loopback interface, where the
+ * kernel allows it): nothing outside the machine, nor another test's servers, is reachable. It can not write the driver's outputs (--json, --gradescope, --junit, the
  * gradebook), the tree's build outputs or its points data: all are root's.
  *
  * If the machine can not run processes under those uids (a user namespace that maps few

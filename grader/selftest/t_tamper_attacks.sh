@@ -40,6 +40,8 @@
 #   once merged with Check's report parses as a pass). What defeats it in both modes is the
 #   runner's exit status, which comes from Check's count in the runner's own process, out of
 #   reach of the test's process (Check's child): a pass needs exit status 0 too.
+# - As root each test has a network namespace of its own with only a loopback interface: it
+#   reaches no other machine and no server of this one (not even on 127.0.0.1).
 # - As root the student's code is also compiled by an unprivileged user of the run (sb_run_build),
 #   so an #include of a file only root may read fails as it would for anyone.
 # - Code that would run in the runner's own process outside the functions under test (a
@@ -570,6 +572,41 @@ t_tamper_include_root_file() {
     fi
 }
 
+# A student's code that connects to a server of the machine on 127.0.0.1 (one this self-test
+# starts) and, if it gets through, breaks rio_read_exact: as root each test has a network of
+# its own, so the connection is refused and the submission scores full marks. (Not root, or no
+# network namespaces: the tests share the machine's network, nothing to show.)
+t_tamper_network() {
+    d=$tmp/tamper-network
+    [ "$(id -u)" = 0 ] || { echo "note: not root: the tests share the machine's network"; return 0; }
+    server_out=$d.server
+    mkdir -p "$d" || return 1
+    build/solutions/chapter3/echosvr_v1 -p 0 >"$server_out" 2>&1 &
+    spid=$!
+    port=
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        port=$(sed -n 's/^listening on port \([0-9]*\)$/\1/p' "$server_out" 2>/dev/null)
+        [ -n "$port" ] && break
+        sleep 0.2
+    done
+    [ -n "$port" ] || { kill "$spid"; echo "the server did not start"; return 1; }
+    submission "$d" 1 && sed -i '1i #include <arpa/inet.h>\n#include <netinet/in.h>\n#include <sys/socket.h>' \
+        "$d/chapter1/rio.c" && insert_at_start "$d/chapter1/rio.c" rio_read_exact \
+        "{ struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons($port)}; a.sin_addr.s_addr = htonl(INADDR_LOOPBACK); int s = socket(AF_INET, SOCK_STREAM, 0); int ok = s >= 0 && connect(s, (struct sockaddr *)&a, sizeof a) == 0; if (s >= 0) close(s); if (ok) return -1; }" ||
+        { kill "$spid"; return 1; }
+    grade_json "$d.json" --src "$d" --ch 1 --test rio_ --no-memcheck >"$d.out" 2>&1
+    rc=$?
+    kill "$spid"
+    wait "$spid" 2>/dev/null
+    [ "$rc" -eq 0 ] || { cat "$d.out"; return 1; }
+    if grep -q "no network namespaces here" "$d.out"; then
+        echo "note: no network namespaces on this machine: nothing to show"
+        return 0
+    fi
+    jq -e '.score == .max_score' "$d.json" >/dev/null ||
+        { echo "a test reached the machine's 127.0.0.1:$port:"; grep -A1 FAIL "$d.out" | head; return 1; }
+}
+
 # A submission whose chapter folder is a link to the lab's reference solution (on Gradescope,
 # /autograder/source/solutions/chapter1): only files inside the submission count, so it
 # scores like the starters.
@@ -596,4 +633,5 @@ check "tamper: nothing of the attacks is left on the machine" t_tamper_clean
 check "tamper: functions with Check's names do not build" t_tamper_check_names
 check "tamper: a constructor or a C library name in a linked file does not build" t_tamper_constructor
 check "tamper: a build that includes a root-only file quotes none of it" t_tamper_include_root_file
+check "tamper: a test reaches no server of the machine, not even on 127.0.0.1 (root)" t_tamper_network
 check "tamper: a chapter folder linked to the reference solution counts as missing" t_tamper_link_out
