@@ -109,3 +109,37 @@ expect_test() {
         | select(.status == $s and ($re == "" or (.reason | test($re))))] | length == 1' \
         "$1" >/dev/null || { echo "expected $2: $3${4:+ (reason matching '$4')}"; return 1; }
 }
+
+# fault_grade DIR CH FILTER PATCH...: DIR becomes a copy of solutions/chapterCH patched by each
+# PATCH (a function, called with DIR), then graded (the functional tests whose name contains
+# FILTER): its output in DIR/log, its status (0 or 1) in DIR/rc. Run several in the background
+# (each grading builds the chapter, which is most of its time) and collect each with fault_wait.
+fault_grade() {
+    d=$1
+    ch=$2
+    filter=$3
+    shift 3
+    mkdir -p "$d"
+    ok=1
+    submission "$d" "$ch" || ok=0
+    for f in "$@"; do
+        [ $ok = 1 ] && "$f" "$d" || ok=0
+    done
+    if [ $ok = 1 ] && grade_filtered "$d" "$ch" "$filter" >"$d/log" 2>&1; then
+        echo 0 >"$d/rc"
+    else
+        echo 1 >"$d/rc"
+    fi
+}
+
+# fault_wait DIR: wait (at most 5 minutes) for the fault_grade of DIR, show its output; fail
+# if it failed.
+fault_wait() {
+    waited=0
+    while [ ! -f "$1/rc" ] && [ $waited -lt 1500 ]; do
+        sleep 0.2
+        waited=$((waited + 1))
+    done
+    cat "$1/log" 2>/dev/null
+    [ -f "$1/rc" ] && [ "$(cat "$1/rc")" = 0 ]
+}

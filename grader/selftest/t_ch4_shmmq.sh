@@ -44,35 +44,15 @@ t_ch4_shmmq_patch_drop() {
 }
 
 # t_ch4_shmmq_grade NAME FILTER FAULT...: $tmp/ch4q-NAME, patched with each FAULT (faults that
-# touch different functions and tests), graded (FILTER); its status in rc.
+# touch different functions and tests), graded (FILTER): fault_grade in lib.sh.
 t_ch4_shmmq_grade() {
-    d=$tmp/ch4q-$1
+    n=$1
     filter=$2
     shift 2
-    mkdir -p "$d"
-    ok=1
-    submission "$d" 4 || ok=0
-    for f in "$@"; do
-        [ $ok = 1 ] && "t_ch4_shmmq_patch_$f" "$d" || ok=0
-    done
-    if [ $ok = 1 ] && grade_filtered "$d" 4 "$filter" >"$d/log" 2>&1; then
-        echo 0 >"$d/rc"
-    else
-        echo 1 >"$d/rc"
-    fi
+    fault_grade "$tmp/ch4q-$n" 4 "$filter" $(for f in "$@"; do echo "t_ch4_shmmq_patch_$f"; done)
 }
 
-# t_ch4_shmmq_wait NAME: wait (at most 5 minutes) for that grading, show it; fail if it failed.
-t_ch4_shmmq_wait() {
-    d=$tmp/ch4q-$1
-    waited=0
-    while [ ! -f "$d/rc" ] && [ $waited -lt 1500 ]; do
-        sleep 0.2
-        waited=$((waited + 1))
-    done
-    cat "$d/log" 2>/dev/null
-    [ -f "$d/rc" ] && [ "$(cat "$d/rc")" = 0 ]
-}
+t_ch4_shmmq_wait() { fault_wait "$tmp/ch4q-$1"; }
 
 t_ch4_shmmq_relaxed() {
     t_ch4_shmmq_wait relaxed || return 1
