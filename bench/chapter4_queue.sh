@@ -48,17 +48,13 @@ rtt rtt 1 300000
 rtt-wake rtt-wake 1 300000
 pipe-rtt pipe-rtt 1 50000
 unix-rtt unix-rtt 1 50000"
-ncand=$(echo "$candidates" | wc -l)
 
 raw=$out/chapter4_queue_raw.csv
 csv=$out/chapter4_queue.csv
 echo "name,mode,batch,run,count,ns" >"$raw"
 r=1
 while [ "$r" -le "$runs" ]; do
-    # rotate: this run starts with candidate number (r-1) mod ncand
-    first=$(((r - 1) % ncand))
-    { echo "$candidates" | tail -n $((ncand - first)); echo "$candidates" | head -n "$first"; } |
-        grep . >"$tmp/order"
+    rotated "$candidates" "$r" >"$tmp/order"
     while read -r cand mode batch count; do
         # shellcheck disable=SC2086
         fg_run "mqbench -m $mode" "$tmp/line" 120 any "$mqbench" -k "$key" -m "$mode" \

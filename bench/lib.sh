@@ -194,6 +194,29 @@ summarize() {
     }' "$1"
 }
 
+# stats: "KEY VALUE" lines on stdin; "KEY RUNS MEDIAN MIN MAX" on stdout, one line per key in
+# the order of first appearance
+stats() {
+    awk '{ if (!($1 in n)) order[++nk] = $1; v[$1, ++n[$1]] = $2 + 0 }
+    END {
+        for (i = 1; i <= nk; i++) {
+            k = order[i]; m = n[k]
+            for (a = 1; a <= m; a++) s[a] = v[k, a]
+            for (a = 2; a <= m; a++)
+                for (b = a; b > 1 && s[b - 1] > s[b]; b--) { t = s[b]; s[b] = s[b - 1]; s[b - 1] = t }
+            print k, m, (m % 2) ? s[(m + 1) / 2] : (s[m / 2] + s[m / 2 + 1]) / 2, s[1], s[m]
+        }
+    }'
+}
+
+# rotated LINES R: the lines of LINES (one candidate each), starting with line number
+# ((R - 1) mod count) + 1: run R begins with another candidate than run R - 1
+rotated() {
+    nl=$(echo "$1" | wc -l)
+    first=$((($2 - 1) % nl))
+    { echo "$1" | tail -n $((nl - first)); echo "$1" | head -n "$first"; } | grep .
+}
+
 # machine_line: the CPU model, how many CPUs, the kernel (for result files and summaries).
 machine_line() {
     model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
