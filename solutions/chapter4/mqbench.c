@@ -17,6 +17,8 @@
  *   pipe-stream, unix-stream   BATCH messages per write() / read() of a pipe / a unix socket
  *   pipe-rtt, unix-rtt         round trips over two pipes / one unix socket pair
  *   cacheline    two processes hand a counter in one cache line back and forth: the floor
+ *   self         one process, both ends: enqueue then dequeue each message at once (the cost
+ *                of the queue's code alone; `make test` counts its instructions)
  * -P pins the parent to CPU 0 and the child to CPU 1. The queues are removed at the end.
  */
 #include "args.h"
@@ -65,6 +67,7 @@ static double run_shmmq_rtt(const struct opts *o, struct shared *sh, int wake, d
 static double run_fd_stream(const struct opts *o, struct shared *sh, int unix_socket);
 static double run_fd_rtt(const struct opts *o, struct shared *sh, int unix_socket);
 static double run_cacheline(const struct opts *o, struct shared *sh);
+static double run_shmmq_self(const struct opts *o);
 static void full_pause(void);
 static void fail_now(struct shared *sh, const char *call);
 static int write_all(int fd, const void *buf, size_t len);
@@ -128,6 +131,8 @@ int main(int argc, char **argv)
         ns = run_fd_rtt(&o, sh, m[0] == 'u');
     else if (strcmp(m, "cacheline") == 0)
         ns = run_cacheline(&o, sh);
+    else if (strcmp(m, "self") == 0)
+        ns = run_shmmq_self(&o);
     else
         args_usage_error("unknown mode '%s'", m);
     munmap(sh, sizeof *sh);
@@ -149,7 +154,7 @@ static void usage(FILE *out)
             "Measures message passing between two processes; one line of results on stdout.\n"
             "  -k KEY     base System V key (KEY and KEY+1 are used)\n"
             "  -m MODE    stream (default), stream-wake, rtt, rtt-wake, pipe-stream, pipe-rtt,\n"
-            "             unix-stream, unix-rtt, cacheline\n"
+            "             unix-stream, unix-rtt, cacheline, self (one process, both ends)\n"
             "  -n COUNT   messages or round trips (default 1000000)\n"
             "  -s SIZE    payload bytes (default 64)\n"
             "  -b BATCH   messages per write/read of the pipe and socket modes (default 1)\n"
@@ -210,6 +215,37 @@ static shmmq *open_queue(key_t key, long cap, int wake, enum shmmq_role role)
     if (!q)
         log_sys("shmmq_open(key 0x%x, %ld bytes)", (unsigned)key, cap);
     return q;
+}
+
+/* One process holds both ends: each message is enqueued and dequeued at once, so no cache
+ * line ever moves between CPUs. What remains is the cost of the queue's own code, which
+ * `make test`'s instruction-count guard watches (bench/baseline/icount.txt). */
+static double run_shmmq_self(const struct opts *o)
+{
+    shmmq *p = open_queue(o->key, o->queue, 0, SHMMQ_PRODUCER);
+    shmmq *c = p ? open_queue(o->key, o->queue, 0, SHMMQ_CONSUMER) : NULL;
+    static unsigned char out[MAX_SIZE], in[MAX_SIZE];
+    int bad = c == NULL;
+    fill(out, o->size);
+    uint64_t t0 = timing_now_ns();
+    for (long i = 0; i < o->count && !bad; i++) {
+        uint64_t id;
+        uint32_t len;
+        if (shmmq_enqueue(p, (uint64_t)i, 0, out, (uint32_t)o->size) != 0) {
+            log_sys("shmmq_enqueue(message %ld)", i);
+            bad = 1;
+        } else if (shmmq_dequeue(c, &id, NULL, in, sizeof in, &len) != 0) {
+            log_sys("shmmq_dequeue(message %ld)", i);
+            bad = 1;
+        } else if (id != (uint64_t)i || len != (uint32_t)o->size) {
+            log_msg("message %ld came back as id %llu, %u bytes", i, (unsigned long long)id, len);
+            bad = 1;
+        }
+    }
+    uint64_t t1 = timing_now_ns();
+    shmmq_close(c);
+    shmmq_close(p);
+    return bad ? -1 : (double)(t1 - t0) / (double)o->count;
 }
 
 static double run_shmmq_stream(const struct opts *o, struct shared *sh, int wake, double *notify)
