@@ -55,14 +55,14 @@ client_timeout=60           # seconds; a run takes 1 to 2 s on a 2-vCPU VM
 # ---- the candidates ------------------------------------------------------------------------
 # Echo servers measured with loadgen: names (shell identifiers) and how to start each. A server
 # must print "listening on port N" and exit 0 on SIGTERM (LAB-SPEC section 4); server_start
-# adds "-a 127.0.0.1 -p 0". The issue's later candidates go here: add the name to
-# echo_candidates and a line to echo_cmd, e.g. for chapter 4
-#   io_conn_md)      echo build/solutions/chapter4/md ... ;;     (io_conn + md)
-#   md_workers)      echo build/solutions/chapter4/md -w 2 ... ;; (md with workers)
+# adds "-a 127.0.0.1 -p 0". chapter 1's echosvr_fork (a process per connection) is the
+# pre-event-driven baseline; chapter 4's split server has its own script (bench/chapter4.sh),
+# which measures it against echosvr_v1 in the same run.
 # A candidate whose program is not built (echo_optional) is skipped with a note.
-echo_candidates="echosvr_poll echosvr_v1 echosvr_v2"
+echo_candidates="echosvr_fork echosvr_poll echosvr_v1 echosvr_v2"
 echo_cmd() {
     case $1 in
+    echosvr_fork) echo build/solutions/chapter1/echosvr_fork ;;
     echosvr_poll | echosvr_v1 | echosvr_v2) echo "$bin/$1" ;;
     *) return 1 ;;
     esac
@@ -173,7 +173,8 @@ clk_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 # cpu_ticks PID: user + system CPU time of PID so far, in clock ticks (all its threads).
 cpu_ticks() {
-    sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'
+    # utime + stime, and cutime + cstime: echosvr_fork's children, once reaped
+    sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 + $14 + $15 }'
 }
 # children_cpu FILE: the children's user + system seconds from the output of `times` in FILE
 # (`times` runs in this shell, not in a $(...) subshell, which would have no children).
