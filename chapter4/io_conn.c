@@ -24,7 +24,12 @@
  * gone, the connections with messages it had not answered are closed (logged), the others
  * stay. SIGINT or SIGTERM: exit 0, a statistics line on stderr, and the queues removed if md
  * is gone too.
+ *
+ * At most -c MAX clients at once: each one's context (struct conn, with evserver's part) comes
+ * from connalloc.h's allocator, which refuses the client beyond MAX; evserver then closes it
+ * with a log line and goes on. The flow table has MAX entries too.
  */
+#include "connalloc.h"
 #include "evserver.h"
 #include "flow.h"
 #include "iomd.h"
@@ -52,8 +57,9 @@
 #define RETRY_US 1000         /* a full io->md queue: try again after this long */
 #define WATCH_MS 100          /* how often md's pid is checked */
 #define DRAIN_BATCH 256       /* messages from md per turn of the loop, then the sockets */
-#define FLOWS_MIN 64u         /* the flow table has an entry per descriptor, within these */
-#define FLOWS_MAX (1u << 20)
+#define CONNS_MIN 64u         /* -c's default: the descriptor limit, within these */
+#define CONNS_DEFAULT_MAX 65536u
+#define CONNS_MAX (1u << 20) /* -c's largest */
 
 struct io;
 
@@ -90,6 +96,7 @@ struct io {
     struct event_base *base;
     key_t key;
     size_t queue_bytes;
+    uint32_t max_conns; /* -c: clients at once, and entries of the flow table */
     shmmq *to_md, *from_md;
     uint32_t max_payload;
     struct flow_table *flows;
@@ -112,7 +119,10 @@ struct io {
 
 static void usage(FILE *out);
 static void set_key(const char *value, void *app);
-static int take_queue_option(int argc, char **argv, struct io *io);
+static int take_own_options(int argc, char **argv, struct io *io);
+static uint32_t default_max_conns(void);
+static void *ctx_get(size_t size, void *app);
+static void ctx_put(void *block, void *app);
 static int io_setup(struct io *io);
 static void io_teardown(struct io *io);
 static int conn_opened(struct conn *c, struct bufferevent *bev, void *app);
@@ -157,10 +167,13 @@ int main(int argc, char **argv)
         .drained = {conn_drained, "conn_drained"},
         .event = {conn_event, "conn_event"},
         .closed = conn_closed,
+        .conn_alloc = ctx_get,
+        .conn_free = ctx_put,
     };
 
     log_init(argv[0]);
-    argc = take_queue_option(argc, argv, &io);
+    io.max_conns = default_max_conns();
+    argc = take_own_options(argc, argv, &io);
     struct evserver *srv = evserver_new(argc, argv, &config);
     if (srv == NULL)
         return 1; /* it said why */
@@ -170,26 +183,30 @@ int main(int argc, char **argv)
     }
     io.base = evserver_base(srv);
     int status = 1;
-    if (io_setup(&io) == 0)
+    if (connalloc_init(evserver_conn_bytes(sizeof(struct conn)), io.max_conns) == -1)
+        log_sys("connalloc_init(%zu bytes, %" PRIu32 " contexts)",
+                evserver_conn_bytes(sizeof(struct conn)), io.max_conns);
+    else if (io_setup(&io) == 0)
         status = evserver_run(srv);
     /* Our events first (they belong to the base), then the connections: their closed hook
      * still tells md, without events. */
     io.stopping = 1;
     io_teardown(&io);
     evserver_free(srv);
-    if (io.to_md != NULL)
+    if (io.to_md != NULL && io.from_md != NULL)
         print_stats(&io);
     shmmq_close(io.to_md);
     shmmq_close(io.from_md);
     flow_destroy(io.flows);
     free(io.closes);
+    connalloc_fini(); /* evserver_free gave every context back */
     return io.status != 0 ? io.status : status;
 }
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: %s -k KEY [-q BYTES] [-a ADDR] -p PORT [-R BYTES]\n"
+            "usage: %s -k KEY [-q BYTES] [-c MAX] [-a ADDR] -p PORT [-R BYTES]\n"
             "\n"
             "The network half of the split echo server: it accepts clients and passes what\n"
             "they send to md through a shared-memory queue, and what md sends back to the\n"
@@ -202,8 +219,12 @@ static void usage(FILE *out)
             "\n"
             "  -k, --key KEY    base System V IPC key: queue io->md at KEY, md->io at KEY+1\n"
             "  -q, --queue-bytes BYTES  ring size of each queue, a power of two from %u to\n"
-            "                   %u (default %u); md must be given the same\n",
-            log_progname(), IOMD_QUEUE_MIN, IOMD_QUEUE_MAX, IOMD_QUEUE_DEFAULT);
+            "                   %u (default %u); md must be given the same\n"
+            "  -c, --max-connections MAX  clients served at once, 1 to %u (default: the\n"
+            "                   descriptor limit, RLIMIT_NOFILE, within %u and %u); one more\n"
+            "                   is refused (closed at once, logged) until a client leaves\n",
+            log_progname(), IOMD_QUEUE_MIN, IOMD_QUEUE_MAX, IOMD_QUEUE_DEFAULT, CONNS_MAX,
+            CONNS_MIN, CONNS_DEFAULT_MAX);
     evserver_usage_options(out, OUT_HIGH);
 }
 
@@ -213,45 +234,80 @@ static void set_key(const char *value, void *app)
     io->key = iomd_base_key(value);
 }
 
-/* evserver reads the command line, with one option of the server's own (-k). -q is the
- * second: it is taken out of argv here first ("-q N", "-qN", "--queue-bytes N" or
- * "--queue-bytes=N"). Returns the new argc. */
-static int take_queue_option(int argc, char **argv, struct io *io)
+/* evserver reads the command line, with one option of the server's own (-k). -q and -c are
+ * two more: they are taken out of argv here first ("-q N", "-qN", "--queue-bytes N" or
+ * "--queue-bytes=N"; the same for -c and --max-connections). Returns the new argc. */
+static int take_own_options(int argc, char **argv, struct io *io)
 {
+    static const struct {
+        char letter;
+        const char *name, *what;
+    } own[] = {{'q', "queue-bytes", "the bytes of each queue"},
+               {'c', "max-connections", "the most clients at once"}};
     int out = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *value = NULL;
+        size_t k = 0;
         if (strcmp(a, "--") == 0) {
             while (i < argc)
                 argv[out++] = argv[i++];
             break;
         }
-        if (strcmp(a, "-q") == 0 || strcmp(a, "--queue-bytes") == 0) {
-            if (i + 1 >= argc)
-                args_usage_error("%s needs a value: the bytes of each queue", a);
-            value = argv[++i];
-        } else if (strncmp(a, "-q", 2) == 0) {
-            value = a + 2;
-        } else if (strncmp(a, "--queue-bytes=", 14) == 0) {
-            value = a + 14;
+        for (; k < sizeof own / sizeof own[0] && value == NULL; k++) {
+            size_t n = strlen(own[k].name);
+            if ((a[0] == '-' && a[1] == own[k].letter && a[2] == '\0') ||
+                (strncmp(a, "--", 2) == 0 && strcmp(a + 2, own[k].name) == 0)) {
+                if (i + 1 >= argc)
+                    args_usage_error("%s needs a value: %s", a, own[k].what);
+                value = argv[++i];
+            } else if (a[0] == '-' && a[1] == own[k].letter) {
+                value = a + 2;
+            } else if (strncmp(a, "--", 2) == 0 && strncmp(a + 2, own[k].name, n) == 0 &&
+                       a[2 + n] == '=') {
+                value = a + 3 + n;
+            }
         }
-        if (value != NULL)
+        if (value == NULL)
+            argv[out++] = argv[i];
+        else if (own[k - 1].letter == 'q')
             io->queue_bytes = iomd_queue_bytes(value);
         else
-            argv[out++] = argv[i];
+            io->max_conns = (uint32_t)args_number("-c", value, 1, CONNS_MAX);
     }
     argv[out] = NULL;
     return out;
+}
+
+/* -c's default: as many clients as descriptors (RLIMIT_NOFILE), within CONNS_MIN and
+ * CONNS_DEFAULT_MAX (each one's context is taken at once in chapter 5's pool). */
+static uint32_t default_max_conns(void)
+{
+    struct rlimit rl;
+    uint32_t max = CONNS_DEFAULT_MAX;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < max)
+        max = rl.rlim_cur > CONNS_MIN ? (uint32_t)rl.rlim_cur : CONNS_MIN;
+    return max;
+}
+
+/* evserver's allocator hooks: a client's context from connalloc (NULL: it is refused). */
+static void *ctx_get(size_t size, void *app)
+{
+    (void)size; /* evserver_conn_bytes(sizeof(struct conn)), given to connalloc_init */
+    (void)app;
+    return connalloc_get();
+}
+
+static void ctx_put(void *block, void *app)
+{
+    (void)app;
+    connalloc_put(block);
 }
 
 /* The flow table, the two queues and our events. Returns 0, or -1 once logged (what was
  * made is freed by io_teardown and main). */
 static int io_setup(struct io *io)
 {
-    struct rlimit rl;
-    uint32_t cap = FLOWS_MAX;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < cap)
-        cap = rl.rlim_cur > FLOWS_MIN ? (uint32_t)rl.rlim_cur : FLOWS_MIN;
+    uint32_t cap = io->max_conns;
     /* A seed of this run's own: ids in a queue left by an earlier io_conn never match. */
     uint64_t t = timing_now_ns() ^ ((uint64_t)getpid() << 20);
     uint32_t seed = (uint32_t)(t ^ (t >> 32)) * 2654435761u;

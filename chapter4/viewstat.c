@@ -23,7 +23,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -55,7 +54,6 @@ struct sample {
 };
 
 static void usage(FILE *out);
-static double parse_interval(const char *s);
 static int run_once(struct view *v);
 static int run_live(struct view *v, double interval);
 static int view_attach(struct view *v);
@@ -87,7 +85,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 'k': v.key = args_ipc_key(optarg); have_key = 1; break;
         case 'o': once = 1; break;
-        case 'i': interval = parse_interval(optarg); break;
+        case 'i': interval = args_seconds("-i", optarg, INTERVAL_MIN, INTERVAL_MAX); break;
         case 'h': usage(stdout); return 0;
         default: args_bad_option(argv[optind - 1]);
         }
@@ -119,19 +117,6 @@ static void usage(FILE *out)
             "  -i, --interval SECONDS  between two looks, %g to %g (default %g)\n"
             "  -h, --help            print this help and exit\n",
             log_progname(), INTERVAL_MIN, INTERVAL_MAX, INTERVAL_DEFAULT);
-}
-
-/* The value of -i: a decimal number of seconds in [INTERVAL_MIN, INTERVAL_MAX]. */
-static double parse_interval(const char *s)
-{
-    char *end;
-    errno = 0;
-    double d = strtod(s, &end);
-    if (end == s || *end != '\0' || errno != 0 || !isfinite(d) || d < INTERVAL_MIN ||
-        d > INTERVAL_MAX)
-        args_usage_error("-i: expected seconds from %g to %g, got '%s'", INTERVAL_MIN,
-                         INTERVAL_MAX, s);
-    return d;
 }
 
 /* --once: one line, or one line saying why there is none. Returns the exit status. */

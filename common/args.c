@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,17 @@ long args_number(const char *opt, const char *s, long min, long max)
         args_usage_error("%s: expected a whole number from %ld to %ld, got '%s'", opt, min, max,
                          s != NULL ? s : "");
     return v;
+}
+
+double args_seconds(const char *opt, const char *s, double min, double max)
+{
+    char *end;
+    errno = 0;
+    double d = s != NULL ? strtod(s, &end) : 0.0;
+    if (s == NULL || end == s || *end != '\0' || errno != 0 || !isfinite(d) || d < min || d > max)
+        args_usage_error("%s: expected seconds from %g to %g, got '%s'", opt, min, max,
+                         s != NULL ? s : "");
+    return d;
 }
 
 int args_port(const char *s)

@@ -31,6 +31,10 @@ int args_parse_long(const char *s, long min, long max, long *out);
  * usage error that names the option, the range and what was given. */
 long args_number(const char *opt, const char *s, long min, long max);
 
+/* The value of option `opt` (e.g. "-i"), a decimal number of seconds in [min, max] (a fraction
+ * is fine: "0.5"); anything else is a usage error that names the option and the range. */
+double args_seconds(const char *opt, const char *s, double min, double max);
+
 /* The value of -p: a TCP port, 0 to 65535. */
 int args_port(const char *s);
 

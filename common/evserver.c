@@ -22,10 +22,13 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -52,6 +55,8 @@ struct evserver {
     struct event *sigint;
     struct event *sigterm;
     struct evconn *conns; /* every open connection, so that a shutdown can free them */
+    size_t nconns;        /* ... and how many */
+    uint64_t refused;     /* clients refused since the last logged refusal (conn_alloc NULL) */
     size_t read_size;     /* -R */
     int port;             /* the port bound, for "listening on port N" */
     int told_full;        /* the current descriptor shortage was logged already */
@@ -80,11 +85,18 @@ static void read_more(struct evconn *ec);
 static void read_into(evutil_socket_t fd, struct evbuffer *in, struct evbuffer_iovec *vec, int nvec,
                       size_t want);
 static void conn_close(struct evconn *ec);
+static struct evconn *conn_block_get(struct evserver *srv, evutil_socket_t fd);
+static void conn_block_put(struct evserver *srv, struct evconn *ec);
 
 /* The server's struct conn of a connection. */
 static inline struct conn *conn_of(struct evconn *ec)
 {
     return (struct conn *)(void *)ec->conn;
+}
+
+size_t evserver_conn_bytes(size_t conn_size)
+{
+    return offsetof(struct evconn, conn) + conn_size;
 }
 
 void evserver_usage_options(FILE *out, size_t out_high)
@@ -249,9 +261,8 @@ static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struc
      * this fails (logged), so the client is served anyway. */
     (void)net_set_nodelay(fd);
 
-    struct evconn *ec = calloc(1, offsetof(struct evconn, conn) + srv->config.conn_size);
+    struct evconn *ec = conn_block_get(srv, fd);
     if (ec == NULL) {
-        log_sys("calloc(connection fd=%d); dropping this client", (int)fd);
         close(fd);
         return;
     }
@@ -260,7 +271,7 @@ static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struc
     if (ec->bev == NULL) {
         log_msg("bufferevent_socket_new(fd=%d) failed; dropping this client", (int)fd);
         close(fd);
-        free(ec);
+        conn_block_put(srv, ec);
         return;
     }
     bufferevent_setcb(ec->bev, read_cb, write_cb, event_cb, ec);
@@ -273,15 +284,16 @@ static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struc
     if (bufferevent_enable(ec->bev, EV_READ | EV_WRITE) == -1) {
         log_msg("bufferevent_enable(fd=%d) failed; dropping this client", (int)fd);
         bufferevent_free(ec->bev); /* closes fd */
-        free(ec);
+        conn_block_put(srv, ec);
         return;
     }
     /* Last: no callback runs before we are back in the loop, so nothing is lost. */
     if (srv->config.opened(conn_of(ec), ec->bev, srv->config.app) == -1) {
         bufferevent_free(ec->bev); /* closes fd; the hook said why */
-        free(ec);
+        conn_block_put(srv, ec);
         return;
     }
+    srv->nconns++;
     ec->next = srv->conns;
     if (srv->conns != NULL)
         srv->conns->prev = ec;
@@ -465,6 +477,42 @@ static void conn_close(struct evconn *ec)
         srv->conns = ec->next;
     if (ec->next != NULL)
         ec->next->prev = ec->prev;
+    srv->nconns--;
     bufferevent_free(ec->bev);
-    free(ec);
+    conn_block_put(srv, ec);
+}
+
+/* The memory of a new connection (zeroed), from calloc or the server's conn_alloc, or NULL
+ * once logged. A server that has no context left refuses the client: the first refusal of a
+ * shortage is logged, the next ones are counted into the line of the following one (a flood
+ * of clients must not flood the log). */
+static struct evconn *conn_block_get(struct evserver *srv, evutil_socket_t fd)
+{
+    size_t size = evserver_conn_bytes(srv->config.conn_size);
+    if (srv->config.conn_alloc == NULL) {
+        struct evconn *ec = calloc(1, size);
+        if (ec == NULL)
+            log_sys("calloc(connection fd=%d); dropping this client", (int)fd);
+        return ec;
+    }
+    struct evconn *ec = srv->config.conn_alloc(size, srv->config.app);
+    if (ec == NULL) {
+        if (srv->refused++ == 0)
+            log_msg("no connection context left (%zu in use): client refused", srv->nconns);
+        return NULL;
+    }
+    if (srv->refused > 1)
+        log_msg("%" PRIu64 " more client(s) were refused while no connection context was left",
+                srv->refused - 1);
+    srv->refused = 0;
+    memset(ec, 0, size);
+    return ec;
+}
+
+static void conn_block_put(struct evserver *srv, struct evconn *ec)
+{
+    if (srv->config.conn_free == NULL)
+        free(ec);
+    else
+        srv->config.conn_free(ec, srv->config.app);
 }

@@ -29,7 +29,8 @@ struct event_base;
 
 /* One client, as the server sees it: each server defines its own struct conn. evserver
  * allocates it (zeroed, evserver_config.conn_size bytes) together with the connection, hands
- * it to every hook, and frees it when the connection closes. */
+ * it to every hook, and frees it when the connection closes (the memory comes from calloc, or
+ * from the server's own allocator: evserver_config.conn_alloc). */
 struct conn;
 
 /* A running server: the base, the listener, the signal events and the open connections. */
@@ -89,7 +90,19 @@ struct evserver_config {
     /* c is about to be closed, for whatever reason (a hook's answer, or evserver_free); its
      * bufferevent is still there. May be NULL. */
     void (*closed)(struct conn *c);
+
+    /* Optional (both NULL: calloc and free): where the memory of each connection comes from,
+     * evserver's part and the struct conn in one block of evserver_conn_bytes(conn_size)
+     * bytes, `size`. conn_alloc returns such a block, aligned for any type (evserver zeroes
+     * it), or NULL when the server allows no more: the client is refused, its socket closed,
+     * with a log line ("no connection context left (N in use): client refused"), and the
+     * server goes on. conn_free takes back a block conn_alloc gave. app: config.app. */
+    void *(*conn_alloc)(size_t size, void *app);
+    void (*conn_free)(void *block, void *app);
 };
+
+/* The bytes of one connection's block for a struct conn of conn_size bytes (see conn_alloc). */
+size_t evserver_conn_bytes(size_t conn_size);
 
 /* Print the option lines of what evserver parses (-a, -p, --help, -R) for a server whose
  * config.out_high is out_high, for its usage text. */

@@ -23,7 +23,10 @@ common_lib := $(OUT)/common/libcommon.a
 # Sources taken from an earlier chapter's reference solution (chapter data: `prior_chapter := 4`,
 # `prior_srcs := shm.c ...`): what a chapter builds on without making the student's earlier
 # work a condition of this chapter's grade. They form an archive linked after the chapter's own
-# objects, and their headers are found after the chapter's own.
+# objects, and their headers are found after the chapter's own. A program whose main() (or
+# any part two programs define differently) comes from the earlier chapter names those sources
+# in `P_prior := md.c ...`: they are linked into P as objects, ahead of the archive (from an
+# archive, the linker would take the first main() it finds, whichever program's it is).
 prior_dir := $(ROOT)/solutions/chapter$(prior_chapter)
 prior_lib := $(if $(strip $(prior_srcs)),$(OUT)/prior/libprior.a)
 prior_inc := $(if $(strip $(prior_srcs)),-I$(prior_dir))
@@ -56,7 +59,7 @@ $(OUT)/obj/%.o: $(SRC)/%.c
 	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(SRC) $(prior_inc) -I$(ROOT)/common -c $< -o $@
 
 define prog_rule
-$(OUT)/$(1): $(call obj,$($(1)_srcs)) $(prior_lib) $(common_lib)
+$(OUT)/$(1): $(call obj,$($(1)_srcs)) $(addprefix $(OUT)/prior/,$($(1)_prior:.c=.o)) $(prior_lib) $(common_lib)
 	$$(say) LD $$@
 	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
 endef
@@ -116,6 +119,29 @@ $(OUT)/$(1): $(OUT)/tsan/tests/$(1).o $(addprefix $(OUT)/tsan/src/,$($(1)_srcs:.
 	$$(Q)$$(CC) -fsanitize=thread -o $$@ $$^ $$(PKG_LIBS)
 endef
 $(foreach p,$(tsan_progs),$(eval $(call tsan_rule,$(p))))
+
+# Plain programs that tests run (chapter data: `test_progs := P`, `P_srcs := the student's
+# files`): P is the test's main $(TESTS)/progs/P.c with the student's P_srcs, built without the
+# sanitizers even under SAN=1, since tests run them under valgrind.
+plain_cflags := $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS))
+runner: $(addprefix $(OUT)/,$(test_progs))
+
+$(OUT)/plain/src/%.o: $(SRC)/%.c
+	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) $(plain_cflags) $(PKG_CFLAGS) -I$(SRC) $(prior_inc) -I$(ROOT)/common -c $< -o $@
+
+$(OUT)/plain/tests/%.o: $(TESTS)/progs/%.c
+	@mkdir -p $(@D)
+	$(say) CC $<
+	$(Q)$(CC) $(plain_cflags) $(PKG_CFLAGS) -I$(SRC) $(prior_inc) -I$(ROOT)/common -c $< -o $@
+
+define test_prog_rule
+$(OUT)/$(1): $(OUT)/plain/tests/$(1).o $(addprefix $(OUT)/plain/src/,$($(1)_srcs:.c=.o))
+	$$(say) LD $$@
+	$$(Q)$$(CC) -o $$@ $$^ $$(PKG_LIBS)
+endef
+$(foreach p,$(test_progs),$(eval $(call test_prog_rule,$(p))))
 endif
 
 -include $(shell find $(OUT) -name '*.d' 2>/dev/null)

@@ -1244,6 +1244,35 @@ START_TEST(args_number_exits_2_naming_the_option_range_and_input)
 }
 END_TEST
 
+START_TEST(args_seconds_returns_a_valid_value)
+{
+    ck_assert(args_seconds("-i", "1", 0.01, 3600) == 1.0);
+    ck_assert(args_seconds("-i", "0.25", 0.01, 3600) == 0.25);
+    ck_assert(args_seconds("-i", "3600", 0.01, 3600) == 3600.0);
+}
+END_TEST
+
+static void child_args_seconds(const char *s)
+{
+    log_init("viewconn");
+    args_seconds("-i", s, 0.01, 3600);
+}
+
+START_TEST(args_seconds_exits_2_naming_the_option_range_and_input)
+{
+    static const char *const bad[] = {"abc", "", "0", "0.001", "3601", "1s", "nan", "inf", "-1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct child_result r;
+        char want[256];
+        run_child(child_args_seconds, bad[i], &r);
+        snprintf(want, sizeof want,
+                 "viewconn: -i: expected seconds from 0.01 to 3600, got '%s' (see --help)\n",
+                 bad[i]);
+        assert_usage_exit(&r, bad[i], want);
+    }
+}
+END_TEST
+
 START_TEST(args_port_accepts_0_to_65535)
 {
     ck_assert_int_eq(args_port("0"), 0);
@@ -1749,6 +1778,8 @@ static Suite *common_suite(void)
     tcase_add_test(tc, args_parse_long_rejects_overflow_and_out_of_range_with_erange);
     tcase_add_test(tc, args_number_returns_a_valid_value);
     tcase_add_test(tc, args_number_exits_2_naming_the_option_range_and_input);
+    tcase_add_test(tc, args_seconds_returns_a_valid_value);
+    tcase_add_test(tc, args_seconds_exits_2_naming_the_option_range_and_input);
     tcase_add_test(tc, args_port_accepts_0_to_65535);
     tcase_add_test(tc, args_port_exits_2_outside_0_to_65535);
     tcase_add_test(tc, args_ipc_key_accepts_positive_decimal_and_hex);

@@ -26,11 +26,14 @@ mqbench_srcs := mqbench.c shmmq.c shm.c
 tsan_progs += shmmq_tsan
 shmmq_tsan_srcs := shmmq.c shm.c
 
-# ex4.3-ex4.5 the flow table, io_conn and md (with workers); iomd.h (given) is their protocol
+# ex4.3-ex4.5 the flow table, io_conn and md (with workers); iomd.h (given) is their protocol.
+# connalloc_malloc.c and mdstats_none.c (given) are the defaults of two hooks that chapter 5
+# fills: io_conn's connection contexts (connalloc.h) and md's per-connection statistics
+# (mdstats.h).
 student += flow.c io_conn.c md.c
 progs += io_conn md
-io_conn_srcs := io_conn.c flow.c shmmq.c shm.c
-md_srcs := md.c mdloop.c shmmq.c shm.c
+io_conn_srcs := io_conn.c flow.c shmmq.c shm.c connalloc_malloc.c
+md_srcs := md.c mdloop.c shmmq.c shm.c mdstats_none.c
 testlib += flow.c
 
 # ex4.6 (*) wsecho: the WebSocket codec ws.c (unit-tested) and the logic process wsecho, which

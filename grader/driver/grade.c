@@ -670,7 +670,9 @@ static void run_items(struct chapter *c, enum kind kind)
                              "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99",
                              "--child-silent-after-fork=yes", supp, runner, "--run",
                              (char *)it->t->name, "--xml", xml, NULL};
-            sup[next] = job_start(dir, kind == MEMCHECK ? margv : fargv, env, timeout);
+            /* a ThreadSanitizer test maps tens of terabytes of shadow memory: no data limit */
+            sup[next] = job_start(dir, kind == MEMCHECK ? margv : fargv, env, timeout,
+                                  strstr(it->t->name, "tsan") == NULL);
             if (sup[next] < 0) {
                 it->status = FAIL;
                 fmt(it->reason, sizeof it->reason, "grader: could not start the test");

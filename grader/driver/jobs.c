@@ -27,12 +27,13 @@
 #define JOB_RUN_TIMEOUT 60
 
 static void supervise(const char *dir, char *const argv[], char *const env[], double timeout,
-                      int slot);
+                      int slot, int data_limit);
 static int write_outcome(const char *dir, const char *text);
 static int kill_descendants(void);
 static double now_s(void);
 
-pid_t job_start(const char *dir, char *const argv[], char *const env[], double timeout)
+pid_t job_start(const char *dir, char *const argv[], char *const env[], double timeout,
+                int data_limit)
 {
     int slot = -1; /* the test's uid in the sandbox (sandbox.h), when the grader is root */
     if (sb_active()) {
@@ -56,7 +57,7 @@ pid_t job_start(const char *dir, char *const argv[], char *const env[], double t
         return -1;
     }
     if (pid == 0)
-        supervise(dir, argv, env, timeout, slot); /* does not return */
+        supervise(dir, argv, env, timeout, slot, data_limit); /* does not return */
     sb_hold(slot, pid);
     return pid;
 }
@@ -70,7 +71,7 @@ int job_run(char *const argv[], const char *log)
     if (mkdir(dir, 0755) != 0)
         return -1;
     char *none[] = {NULL};
-    pid_t pid = job_start(dir, argv, none, JOB_RUN_TIMEOUT);
+    pid_t pid = job_start(dir, argv, none, JOB_RUN_TIMEOUT, 1);
     int st = -1;
     struct job_outcome o;
     if (pid > 0) {
@@ -106,7 +107,7 @@ int job_outcome(const char *dir, struct job_outcome *o)
 }
 
 static void supervise(const char *dir, char *const argv[], char *const env[], double timeout,
-                      int slot)
+                      int slot, int data_limit)
 {
     uid_t uid = slot >= 0 ? sb_uid(slot) : 0;
     /* Orphans of the test are re-parented to us, not to init: we can find and kill them. */
@@ -141,7 +142,7 @@ static void supervise(const char *dir, char *const argv[], char *const env[], do
             _exit(126);
         if (slot >= 0) {
             /* its own output file (a test may reopen /dev/stderr), then the sandbox */
-            if (fchown(out, uid, (gid_t)uid) != 0 || sb_enter(uid, dir, env, timeout) != 0) {
+            if (fchown(out, uid, (gid_t)uid) != 0 || sb_enter(uid, dir, env, timeout, data_limit) != 0) {
                 fprintf(stderr, "grade: could not run the test as uid %lu: %s\n",
                         (unsigned long)uid, strerror(errno));
                 _exit(126);

@@ -49,9 +49,9 @@
  * memcheck runs fail with 32 MiB; 4 GiB stops a process that allocates without end long
  * before the machine runs out of memory. Not with SAN=1: AddressSanitizer reserves terabytes
  * of shadow memory, which RLIMIT_DATA counts. No RLIMIT_AS, for that reason and valgrind's.
- * The data limit is a soft one (the hard limit stays unlimited): a test that runs a program
- * built with ThreadSanitizer (chapter 4's shmmq_tsan, which maps terabytes of shadow too)
- * raises it for that program; a runaway allocation still meets it. */
+ * Soft and hard, so student code can not raise it; except for a test whose name says "tsan":
+ * it runs a program built with ThreadSanitizer (chapter 4's shmmq_tsan), which maps tens of
+ * terabytes of shadow memory, and gets no data limit. */
 #define SB_CPU_FACTOR 4
 #define SB_FSIZE (256L << 20)
 #define SB_NPROC 512
@@ -206,7 +206,7 @@ int sb_give_dir(const char *dir, uid_t uid)
     return r;
 }
 
-int sb_enter(uid_t uid, const char *dir, char *const env[], double timeout)
+int sb_enter(uid_t uid, const char *dir, char *const env[], double timeout, int data_limit)
 {
     clearenv();
     if (setenv("PATH", "/usr/bin:/bin", 1) != 0 || setenv("HOME", dir, 1) != 0 ||
@@ -230,10 +230,10 @@ int sb_enter(uid_t uid, const char *dir, char *const env[], double timeout)
     rlim_t cpu = (rlim_t)(timeout * SB_CPU_FACTOR) + 1;
     struct rlimit lim_cpu = {cpu, cpu + 5}, lim_fsize = {SB_FSIZE, SB_FSIZE}, lim_core = {0, 0};
     rlim_t nproc = shared ? SB_NPROC_SHARED : SB_NPROC;
-    struct rlimit lim_nproc = {nproc, nproc}, lim_data = {SB_DATA, RLIM_INFINITY};
+    struct rlimit lim_nproc = {nproc, nproc}, lim_data = {SB_DATA, SB_DATA};
     if (setrlimit(RLIMIT_CPU, &lim_cpu) != 0 || setrlimit(RLIMIT_FSIZE, &lim_fsize) != 0 ||
         setrlimit(RLIMIT_CORE, &lim_core) != 0 || setrlimit(RLIMIT_NPROC, &lim_nproc) != 0 ||
-        (limit_data && setrlimit(RLIMIT_DATA, &lim_data) != 0))
+        (limit_data && data_limit && setrlimit(RLIMIT_DATA, &lim_data) != 0))
         return -1;
     if (own_net && enter_own_network() != 0)
         return -1;
@@ -269,7 +269,7 @@ int sb_run_build(char *const argv[], const char *log, const char *out_dir, doubl
         int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (out < 0 || in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 ||
-            sb_enter(uid, out_dir, env, cpu_s) != 0) {
+            sb_enter(uid, out_dir, env, cpu_s, 1) != 0) {
             dprintf(out >= 0 ? out : 2, "grade: could not start the build as uid %lu: %s\n",
                     (unsigned long)uid, strerror(errno));
             _exit(127);

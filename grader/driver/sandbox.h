@@ -68,9 +68,10 @@ int sb_give_dir(const char *dir, uid_t uid);
 
 /* In the test's child process, after its descriptors are set: the environment becomes PATH,
  * HOME (= dir), LANG and the "NAME=value" strings of env; descriptors above 2 are closed; the
- * limits are set (CPU time from the test's timeout); the process becomes uid. Returns 0, or -1
+ * limits are set (CPU time from the test's timeout; data size unless data_limit is 0); the
+ * process becomes uid. Returns 0, or -1
  * with errno set (the caller must not run the test then). */
-int sb_enter(uid_t uid, const char *dir, char *const env[], double timeout);
+int sb_enter(uid_t uid, const char *dir, char *const env[], double timeout, int data_limit);
 
 /* After the test, in its supervisor: kill every process of uid; remove the System V objects
  * it created and its files in the world-writable folders. Returns how many processes were

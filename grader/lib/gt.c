@@ -1089,6 +1089,28 @@ int gt_count_fds(pid_t pid)
     return n;
 }
 
+int gt_shm_map_perms(pid_t pid, key_t key, char *perms)
+{
+    char path[64], name[32], line[1024];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    snprintf(name, sizeof name, "SYSV%08x", (unsigned)key); /* the segment's "file" name */
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    int found = 0;
+    perms[0] = '\0';
+    while (fgets(line, sizeof line, f) != NULL) {
+        char p[8];
+        if (strstr(line, name) == NULL || sscanf(line, "%*s %7s", p) != 1)
+            continue;
+        if (!found || p[1] == 'w')
+            snprintf(perms, 8, "%s", p);
+        found = 1;
+    }
+    fclose(f);
+    return found;
+}
+
 void gt_expect_usage_error(const gt_result *r, const char *cmd, const char *nothing_should)
 {
     if (r->timed_out || !WIFEXITED(r->status) || WEXITSTATUS(r->status) != 2)

@@ -196,6 +196,12 @@ void gt_connect_fd(int fd, int port, const char *label);
  * counts when pid is the test itself), or -1 if that directory can not be read. */
 int gt_count_fds(pid_t pid);
 
+/* How process pid maps the System V segment at key, from /proc/PID/maps: its permissions
+ * ("r--s" when attached read-only, SHM_RDONLY; "rw-s" when it could write) into perms (at least
+ * 8 bytes), a writable mapping first if there are several. Returns 1, or 0 if pid maps no segment
+ * of that key (or its maps can not be read). */
+int gt_shm_map_perms(pid_t pid, key_t key, char *perms);
+
 /* Fail the test unless the run r (of the command cmd, run with --help) exited 0 with "usage"
  * on its stdout. */
 void gt_expect_help(const gt_result *r, const char *cmd);

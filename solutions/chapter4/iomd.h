@@ -11,7 +11,12 @@
  * (0 <= i < N), md->worker at K+2+2i and worker->md at K+3+2i; only md and its workers know
  * them. Each queue's notification FIFO is at shmmq_fifo_path(key). Either program may start
  * first: each creates what is missing and attaches what exists (shmmq_open), and the last to
- * leave removes the queues (shmmq_close).
+ * leave removes the queues (shmmq_close). Above them all, K+34 (iomd_key_stats) is md's
+ * segment of per-connection statistics in chapter 5 (mdstats.h: a multi-hash that md writes
+ * and viewconn reads); chapter 4's md makes none. The keys, from the base key K:
+ *
+ *     K       io->md           K+2+2i  md->worker i     K+34  connection statistics
+ *     K+1     md->io           K+3+2i  worker i->md           (chapter 5)
  *
  * Messages. id = the flow id of the client (flow.h), ts = timing_now_ns() when io_conn read
  * the bytes (CLOCK_MONOTONIC: the same clock in every process of the machine), payload = the
@@ -62,12 +67,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #define IOMD_QUEUE_DEFAULT (1u << 20) /* -q: bytes of each queue's ring */
 #define IOMD_QUEUE_MIN 4096u
 #define IOMD_QUEUE_MAX (1u << 30)
 #define IOMD_WORKERS_MAX 16 /* md -w */
+#define IOMD_STATS_OFFSET (2 + 2 * IOMD_WORKERS_MAX) /* iomd_key_stats: above every queue */
 
 /* How long a consumer whose queue is empty keeps looking before it sleeps on the FIFO (after
  * its last message). Under load the next message comes sooner, so it never sleeps and nobody
@@ -106,6 +113,10 @@ static inline key_t iomd_key_from_worker(key_t k, int i)
 {
     return k + 3 + 2 * i;
 }
+static inline key_t iomd_key_stats(key_t k)
+{
+    return k + IOMD_STATS_OFFSET;
+}
 
 /* The value of -q: a power of two from IOMD_QUEUE_MIN to IOMD_QUEUE_MAX, or a usage error. */
 static inline size_t iomd_queue_bytes(const char *s)
@@ -116,11 +127,11 @@ static inline size_t iomd_queue_bytes(const char *s)
     return (size_t)v;
 }
 
-/* The key of -k, checked to leave room for the queues above it (K+1, or K+33 with workers). */
+/* The key of -k, checked to leave room for the keys above it (up to K+34, iomd_key_stats). */
 static inline key_t iomd_base_key(const char *s)
 {
     key_t k = args_ipc_key(s);
-    if (k > (key_t)0x7fffffff - 2 - 2 * IOMD_WORKERS_MAX)
+    if (k > (key_t)0x7fffffff - IOMD_STATS_OFFSET)
         args_usage_error("-k %s is too large: the queues use the keys above it", s);
     return k;
 }
@@ -133,6 +144,12 @@ static inline shmmq *iomd_open(key_t key, size_t bytes, enum shmmq_role role)
 {
     char fifo[4096];
     int users = shm_attached_count(key);
+    /* The kernel counts an attach in progress twice for a moment (shmat), so the peer that is
+     * attaching right now may look like two processes: look again before refusing. */
+    for (int again = 0; users >= 2 && again < 5; again++) {
+        (void)nanosleep(&(struct timespec){0, 20000000}, NULL);
+        users = shm_attached_count(key);
+    }
     if (users >= 2) {
         log_msg("the queue at key 0x%x is used by %d processes already: is another io_conn or "
                 "md running with this -k?",

@@ -27,10 +27,15 @@
  * slow logic, for experiments and for the grader's tests of late answers and full queues.
  * SIGINT or SIGTERM: exit 0 with a statistics line on stderr; the master stops its workers and
  * removes their queues, and every process removes the queues it was the last to use.
+ *
+ * Per-connection statistics: md alone, or the master (the one process that sees every
+ * message), tells mdstats.h of each message and close (count()). Chapter 4 keeps nothing
+ * there; chapter 5 keeps them in a multi-hash that viewconn lists.
  */
 #include "iomd.h"
 #include "log.h"
 #include "mdloop.h"
+#include "mdstats.h"
 #include "shmmq.h"
 #include "sigwatch.h"
 #include "timing.h"
@@ -93,7 +98,8 @@ static enum mdloop_pass echo_pass(void *ctx, uint64_t *later);
 static int master_gone(void *ctx);
 static enum mdloop_pass pass_end(int n, enum mdloop_pass why);
 static enum mdloop_pass pass_refused(struct md *m, int n);
-static void count(struct md *m, uint32_t len);
+static void count(struct md *m, uint64_t id, uint64_t ts, uint32_t len);
+static int stats_open(struct md *m);
 static int start_worker(struct md *m, int i);
 static void stop_workers(struct md *m);
 static int reap_workers(struct md *m);
@@ -131,7 +137,8 @@ static void usage(FILE *out)
             "status 0, after a line of statistics on stderr.\n"
             "\n"
             "  -k, --key KEY    base System V IPC key: io->md at KEY, md->io at KEY+1, and\n"
-            "                   with -w, worker I's queues at KEY+2+2I and KEY+3+2I\n"
+            "                   with -w, worker I's queues at KEY+2+2I and KEY+3+2I (chapter\n"
+            "                   5's md keeps each connection's statistics at KEY+%d)\n"
             "  -q, --queue-bytes BYTES  ring size of each queue, a power of two from %u to\n"
             "                   %u (default %u); io_conn must be given the same\n"
             "  -w, --workers N  fork N worker processes (1 to %d) that do the echo; md routes\n"
@@ -139,7 +146,8 @@ static void usage(FILE *out)
             "  -d, --delay USEC answer no sooner than USEC microseconds after io_conn read\n"
             "                   the bytes (a slow logic; default 0)\n"
             "  -h, --help       print this help and exit\n",
-            log_progname(), IOMD_QUEUE_MIN, IOMD_QUEUE_MAX, IOMD_QUEUE_DEFAULT, IOMD_WORKERS_MAX);
+            log_progname(), IOMD_STATS_OFFSET, IOMD_QUEUE_MIN, IOMD_QUEUE_MAX, IOMD_QUEUE_DEFAULT,
+            IOMD_WORKERS_MAX);
 }
 
 static void parse_options(int argc, char **argv, struct md *m)
@@ -203,10 +211,12 @@ static int run_echo(struct md *m, key_t in_key, key_t out_key)
     m->in = iomd_open(in_key, m->queue_bytes, SHMMQ_CONSUMER);
     if (m->in != NULL)
         m->out = iomd_open(out_key, m->queue_bytes, SHMMQ_PRODUCER);
-    if (m->out != NULL) {
+    if (m->out != NULL && (m->self >= 0 || stats_open(m) == 0)) {
         status = serve(m);
         print_counts(m);
     }
+    if (m->self < 0)
+        mdstats_close();
     shmmq_close(m->out);
     shmmq_close(m->in);
     return status;
@@ -262,13 +272,31 @@ static enum mdloop_pass pass_refused(struct md *m, int n)
     return pass_end(n, MDLOOP_FULL);
 }
 
-/* One message of len bytes moved on: m->st (a len of 0 is a close). */
-static void count(struct md *m, uint32_t len)
+/* One message of flow id, len bytes read by io_conn at ts, moved on: m->st (a len of 0 is a
+ * close), and in md alone or the master (not in a worker) the connection's statistics. */
+static void count(struct md *m, uint64_t id, uint64_t ts, uint32_t len)
 {
     m->st.messages++;
     m->st.bytes += len;
     if (len == 0)
         m->st.closes++;
+    if (m->self >= 0)
+        return;
+    if (len == 0)
+        mdstats_closed(id);
+    else
+        mdstats_message(id, len, ts);
+}
+
+/* The per-connection statistics of md alone or the master, once its queues are open (a
+ * second md on the same -k was refused there). 0, or -1 once logged. */
+static int stats_open(struct md *m)
+{
+    if (mdstats_open(m->key) == -1) {
+        log_msg("could not keep the connections' statistics (above); stopping");
+        return -1;
+    }
+    return 0;
 }
 
 /*
@@ -297,7 +325,7 @@ static enum mdloop_pass echo_pass(void *ctx, uint64_t *later)
         if (shmmq_enqueue(m->out, id, ts, p, len) == -1)
             return pass_refused(m, n);
         shmmq_consume(m->in);
-        count(m, len);
+        count(m, id, ts, len);
     }
     return MDLOOP_MOVED;
     //@stub peek m->in, enqueue the same into m->out (EAGAIN: MDLOOP_FULL), consume; -d later
@@ -355,7 +383,7 @@ static int run_master(struct md *m)
     if (m->in == NULL)
         goto out;
     m->out = iomd_open(iomd_key_to_io(m->key), m->queue_bytes, SHMMQ_PRODUCER);
-    if (m->out == NULL)
+    if (m->out == NULL || stats_open(m) == -1)
         goto out;
 
     log_workers(m);
@@ -388,6 +416,7 @@ static int run_master(struct md *m)
     }
     print_counts(m);
 out:
+    mdstats_close();
     stop_workers(m);
     for (int i = 0; i < m->nworkers; i++) {
         shmmq_close(m->w[i].to);
@@ -491,7 +520,7 @@ static enum mdloop_pass route_pass(struct md *m)
             return pass_refused(m, n);
         shmmq_consume(m->in);
         w->routed++;
-        count(m, len);
+        count(m, id, ts, len);
     }
     return MDLOOP_MOVED;
     //@stub peek m->in, enqueue into m->w[worker_of(id, n)].to (EAGAIN: MDLOOP_FULL), consume

@@ -214,7 +214,7 @@ GT_TEST(viewstat_waits_and_picks_up_restarted_server, 90)
 GT_TEST(viewstat_attaches_read_only, 60)
 {
     key_t key = gt_ipc_key(0);
-    char keyarg[32], line[1024], maps_path[64], want_name[32];
+    char keyarg[32], perms[8];
     statseg_keyarg(key, keyarg, sizeof keyarg);
     gt_proc srv;
     start_ref_server(&srv, keyarg);
@@ -230,24 +230,10 @@ GT_TEST(viewstat_attaches_read_only, 60)
 
     /* The kernel's view of viewstat's mapping of the segment: "r--s" when attached with
      * SHM_RDONLY, "rw-s" when it could write. */
-    snprintf(maps_path, sizeof maps_path, "/proc/%d/maps", (int)vs.pid);
-    snprintf(want_name, sizeof want_name, "SYSV%08x", (unsigned)key);
-    FILE *f = fopen(maps_path, "r");
-    if (f == NULL)
-        gt_fail("fopen(%s): %s", maps_path, strerror(errno));
-    char perms[8] = "";
-    int found = 0;
-    while (fgets(line, sizeof line, f) != NULL) {
-        if (strstr(line, want_name) == NULL)
-            continue;
-        found = 1;
-        if (sscanf(line, "%*s %7s", perms) == 1 && strcmp(perms, "r--s") != 0)
-            break;
-    }
-    fclose(f);
-    if (!found)
-        gt_fail("viewstat shows the counters but %s has no mapping of the segment (%s)",
-                maps_path, want_name);
+    if (!gt_shm_map_perms(vs.pid, key, perms))
+        gt_fail("viewstat shows the counters but /proc/%d/maps has no mapping of the segment "
+                "(SYSV%08x)",
+                (int)vs.pid, (unsigned)key);
     if (strcmp(perms, "r--s") != 0)
         gt_fail("viewstat maps the segment with permissions %s; expected r--s: attached "
                 "read-only (SHM_RDONLY), a viewer can not write by mistake",
