@@ -1,8 +1,10 @@
 # Grader self-test: stable scores (LAB-SPEC 5.3). solutions/ graded again while one CPU is kept
 # busy by stress-ng (one worker, bounded in time, stopped by its pid) gives every test the status
-# it had in the solo run ($tmp/solutions.json): chapter 1 in full, memcheck runs included, and
-# chapter 3's heaviest tests (1000 clients at once, 10,000 connections). No pass or fail may
-# depend on the speed of the machine.
+# it had in the solo run ($tmp/solutions.json): chapter 1 in full, memcheck runs included,
+# chapter 3's heaviest tests (1000 clients at once, 10,000 connections), and the tests of
+# chapters 4 and 5 where processes meet (io_conn with md and its workers, restarts, md's
+# statistics read by viewconn, the pool in io_conn). No pass or fail may depend on the speed of
+# the machine. (Grading all of solutions/ twice more would double make test's time.)
 
 # stable_load_start / stable_load_stop: one CPU kept busy, at most 5 minutes in any case.
 stable_load_start() {
@@ -46,8 +48,16 @@ stable_case() {
 
 t_stable_ch1() { stable_case ch1 1; }
 t_stable_ch3() { stable_case ch3 3 --test _ref_loadgen --no-memcheck; }
+t_stable_ch4() { stable_case ch4 4 --test md --no-memcheck; }
+t_stable_ch5() { stable_case ch5 5 --test conn --no-memcheck; }
 
 check "stable: chapter 1 scores the same with one CPU kept busy" t_stable_ch1
 if [ -f grader/chapters/chapter3.points ]; then
     check "stable: chapter 3's 1000-client and c10k tests, CPU kept busy" t_stable_ch3
+fi
+if [ -f grader/chapters/chapter4.points ]; then
+    check "stable: chapter 4's io_conn + md tests, CPU kept busy" t_stable_ch4
+fi
+if [ -f grader/chapters/chapter5.points ]; then
+    check "stable: chapter 5's md statistics and pool tests, CPU kept busy" t_stable_ch5
 fi
