@@ -330,3 +330,7 @@ echo "  files: $raw $csv${plotted:+ $plotted}"
 
 # ---- the queue alone (issue 7's queue figures) ---------------------------------------------
 sh bench/chapter4_queue.sh || exit 1
+# ---- issue 7's connections figures: heavy (100,000 sockets), only with BENCH_C100K=1 ---------
+if [ "${BENCH_C100K:-0}" = 1 ]; then
+    sh bench/chapter4_c100k.sh || exit 1
+fi

@@ -104,6 +104,7 @@ struct hist {
 struct options {
     const char *addr;
     int port;
+    const char *bind; /* -b: the connections' source address, or NULL (the kernel picks) */
     size_t conns;
     size_t size;
     uint64_t count;  /* messages per connection; UINT64_MAX with -d */
@@ -154,6 +155,7 @@ struct loadgen {
     const struct options *opt;
     struct event_base *base;
     struct sockaddr_in addr;
+    struct sockaddr_in src; /* -b's address, port 0 */
     struct conn *conns;
     uint64_t *sent_at; /* the FIFOs of every connection, ring entries each */
     size_t ring;       /* FIFO length: DEPTH, or COUNT when smaller */
@@ -237,8 +239,8 @@ int main(int argc, char **argv)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: %s [-a ADDR] -p PORT [-c CONNS] [-s SIZE] [-n COUNT | -d SECONDS] [-r RATE]\n"
-            "       [-P DEPTH] [-t SECONDS] [-q]\n"
+            "usage: %s [-a ADDR] -p PORT [-b ADDR] [-c CONNS] [-s SIZE] [-n COUNT | -d SECONDS]\n"
+            "       [-r RATE] [-P DEPTH] [-t SECONDS] [-q]\n"
             "\n"
             "Load an echo server with CONNS connections at once, each sending SIZE-byte\n"
             "messages and checking every byte of every echo. At the end print one line:\n"
@@ -253,6 +255,10 @@ static void usage(FILE *out)
             "\n"
             "  -a, --addr ADDR         the server's numeric IPv4 address (default %s)\n"
             "  -p, --port PORT         the server's TCP port, 1 to 65535 (required)\n"
+            "  -b, --bind ADDR         the connections' numeric IPv4 source address (default:\n"
+            "                          the kernel's choice); one source address has about\n"
+            "                          28,000 ports (net.ipv4.ip_local_port_range) per server\n"
+            "                          address and port: loopback has 127.0.0.2, .3 ... for more\n"
             "  -c, --conns CONNS       connections at once, 1 to %ld (default %d); the soft\n"
             "                          descriptor limit is raised to the hard one when needed\n"
             "  -s, --size SIZE         bytes per message, 1 to %ld (default %d)\n"
@@ -292,6 +298,7 @@ static void parse_args(int argc, char **argv, struct options *opt)
 {
     static const struct option longopts[] = {
         {"addr", required_argument, NULL, 'a'},  {"port", required_argument, NULL, 'p'},
+        {"bind", required_argument, NULL, 'b'},
         {"conns", required_argument, NULL, 'c'}, {"size", required_argument, NULL, 's'},
         {"count", required_argument, NULL, 'n'}, {"duration", required_argument, NULL, 'd'},
         {"rate", required_argument, NULL, 'r'},  {"depth", required_argument, NULL, 'P'},
@@ -302,6 +309,7 @@ static void parse_args(int argc, char **argv, struct options *opt)
 
     opt->addr = ARGS_DEFAULT_ADDR;
     opt->port = -1;
+    opt->bind = NULL;
     opt->conns = DEFAULT_CONNS;
     opt->size = DEFAULT_SIZE;
     opt->count = DEFAULT_COUNT;
@@ -312,7 +320,7 @@ static void parse_args(int argc, char **argv, struct options *opt)
     opt->idle_s = DEFAULT_IDLE_S;
 
     opterr = 0; /* our own one-line message instead of getopt's */
-    while ((c = getopt_long(argc, argv, "a:p:c:s:n:d:r:P:t:qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "a:p:b:c:s:n:d:r:P:t:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'a':
             opt->addr = args_ipv4(optarg);
@@ -320,6 +328,9 @@ static void parse_args(int argc, char **argv, struct options *opt)
         case 'p':
             /* port 0 means "any" to a server; a client can not connect to it */
             opt->port = (int)args_number("-p", optarg, 1, 65535);
+            break;
+        case 'b':
+            opt->bind = args_ipv4(optarg);
             break;
         case 'c':
             opt->conns = (size_t)args_number("-c", optarg, 1, MAX_CONNS);
@@ -487,6 +498,11 @@ static int lg_init(struct loadgen *lg, const struct options *opt)
     lg->addr.sin_port = htons((uint16_t)opt->port);
     if (inet_pton(AF_INET, opt->addr, &lg->addr.sin_addr) != 1) {
         log_msg("not a numeric IPv4 address: '%s'", opt->addr);
+        return -1;
+    }
+    lg->src.sin_family = AF_INET;
+    if (opt->bind != NULL && inet_pton(AF_INET, opt->bind, &lg->src.sin_addr) != 1) {
+        log_msg("not a numeric IPv4 address: '%s'", opt->bind);
         return -1;
     }
     lg->ring = opt->count < opt->depth ? (size_t)opt->count : opt->depth;
@@ -659,6 +675,18 @@ static void conn_connect(struct conn *c, uint64_t now)
         int e = errno;
         close(fd);
         conn_fail(c, ERR_CONNECT, "setsockopt(TCP_NODELAY): %s", strerror(e));
+        return;
+    }
+    /* -b: this source address. IP_BIND_ADDRESS_NO_PORT leaves the port to connect(), which
+     * may then reuse a port that another connection holds to another server address or
+     * port; bind() alone would have to pick a port unused by every socket of the address. */
+    int one = 1;
+    if (lg->opt->bind != NULL &&
+        (setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) == -1 ||
+         bind(fd, (struct sockaddr *)&lg->src, sizeof lg->src) == -1)) {
+        int e = errno;
+        close(fd);
+        conn_fail(c, ERR_CONNECT, "bind(%s): %s", lg->opt->bind, strerror(e));
         return;
     }
     if (connect(fd, (struct sockaddr *)&lg->addr, sizeof lg->addr) == -1 &&

@@ -36,6 +36,7 @@
 #define BACKLOG 1024           /* the kernel caps it at net.core.somaxconn */
 #define ACCEPT_PAUSE_MS 100    /* how long the listener rests when accept runs out of fds */
 #define LIBEVENT_READ_MAX 4096 /* the most libevent 2.1 reads at once (EVBUFFER_MAX_READ) */
+#define OPT_REUSEPORT 256      /* getopt's code of --reuseport, which has no short letter */
 
 /* One connection as evserver keeps it: its bufferevent, its place in the list of open
  * connections, and the server's struct conn in the same allocation, right behind. */
@@ -68,6 +69,7 @@ struct options {
     const char *addr;
     int port;
     size_t read_size;
+    int reuseport; /* --reuseport: share the port with other processes (SO_REUSEPORT) */
 };
 
 static void parse_options(int argc, char **argv, const struct evserver_config *config,
@@ -105,7 +107,10 @@ void evserver_usage_options(FILE *out, size_t out_high)
             ARGS_LISTEN_HELP
             "  -R, --read-size BYTES  most bytes read from a client per wake-up, 1 to %zu\n"
             "                   (default %zu); libevent 2.1 reads 4096 at most by itself,\n"
-            "                   and -R 4096 leaves it at that\n",
+            "                   and -R 4096 leaves it at that\n"
+            "      --reuseport  set SO_REUSEPORT, so that several processes started with\n"
+            "                   the same -a and a fixed -p share the port (the kernel spreads\n"
+            "                   the connections over them)\n",
             out_high, out_high);
 }
 
@@ -146,7 +151,10 @@ static int setup(struct evserver *srv, const struct options *opt)
     }
     /* Our own socket (common/net.c: SO_REUSEADDR, non-blocking, the port bound with -p 0),
      * handed to libevent already listening (backlog 0 says so). */
-    if (net_listener_open(&nl, opt->addr, opt->port, BACKLOG, &srv->port) == -1)
+    int rc = opt->reuseport
+                 ? net_listener_open_shared(&nl, opt->addr, opt->port, BACKLOG, &srv->port)
+                 : net_listener_open(&nl, opt->addr, opt->port, BACKLOG, &srv->port);
+    if (rc == -1)
         return -1;
     srv->listener = evconnlistener_new(srv->base, accept_cb, srv,
                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, nl.fd);
@@ -215,6 +223,7 @@ static void parse_options(int argc, char **argv, const struct evserver_config *c
         {"port", required_argument, NULL, 'p'},
         {"read-size", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
+        {"reuseport", no_argument, NULL, OPT_REUSEPORT},
         {own != NULL ? own->name : NULL, required_argument, NULL, own != NULL ? own->letter : 0},
         {NULL, 0, NULL, 0},
     };
@@ -236,6 +245,7 @@ static void parse_options(int argc, char **argv, const struct evserver_config *c
         case 'p': opt->port = args_port(optarg); break;
         case 'R': opt->read_size = (size_t)args_number("-R", optarg, 1, max_read); break;
         case 'h': config->usage(stdout); exit(0);
+        case OPT_REUSEPORT: opt->reuseport = 1; break;
         default: args_bad_option(argv[optind - 1]);
         }
     }
@@ -243,6 +253,8 @@ static void parse_options(int argc, char **argv, const struct evserver_config *c
         args_bad_option(argv[optind]);
     if (opt->port == -1)
         args_usage_error("-p PORT is required; 0 picks a free port");
+    if (opt->reuseport && opt->port == 0)
+        args_usage_error("--reuseport needs a fixed -p PORT: with 0 each process gets its own");
 }
 
 /* A new client: give it a bufferevent with our callbacks and limits, let the server set up

@@ -104,7 +104,7 @@ struct evserver_config {
 /* The bytes of one connection's block for a struct conn of conn_size bytes (see conn_alloc). */
 size_t evserver_conn_bytes(size_t conn_size);
 
-/* Print the option lines of what evserver parses (-a, -p, --help, -R) for a server whose
+/* Print the option lines of what evserver parses (-a, -p, --help, -R, --reuseport) for a server whose
  * config.out_high is out_high, for its usage text. */
 void evserver_usage_options(FILE *out, size_t out_high);
 

@@ -51,7 +51,8 @@ static int make_addr(const char *host, int port, struct sockaddr_in *sa)
     return 0;
 }
 
-int net_listen_tcp(const char *host, int port, int backlog, int *bound_port)
+/* net_listen_tcp(), with SO_REUSEPORT too when reuseport is not 0. */
+static int listen_tcp(const char *host, int port, int backlog, int *bound_port, int reuseport)
 {
     struct sockaddr_in sa;
     if (make_addr(host, port, &sa) < 0)
@@ -66,6 +67,12 @@ int net_listen_tcp(const char *host, int port, int backlog, int *bound_port)
     int one = 1;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) {
         log_sys("setsockopt(fd=%d, SO_REUSEADDR)", fd);
+        close_keep_errno(fd);
+        return -1;
+    }
+    /* Several listeners on one port: every one of them must set it before bind. */
+    if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) {
+        log_sys("setsockopt(fd=%d, SO_REUSEPORT)", fd);
         close_keep_errno(fd);
         return -1;
     }
@@ -173,10 +180,16 @@ int net_set_nodelay(int fd)
     return 0;
 }
 
-int net_listener_open(struct net_listener *l, const char *host, int port, int backlog,
-                      int *bound_port)
+int net_listen_tcp(const char *host, int port, int backlog, int *bound_port)
 {
-    *l = (struct net_listener){.fd = net_listen_tcp(host, port, backlog, bound_port)};
+    return listen_tcp(host, port, backlog, bound_port, 0);
+}
+
+/* net_listener_open() and net_listener_open_shared(). */
+static int listener_open(struct net_listener *l, const char *host, int port, int backlog,
+                         int *bound_port, int reuseport)
+{
+    *l = (struct net_listener){.fd = listen_tcp(host, port, backlog, bound_port, reuseport)};
     if (l->fd == -1)
         return -1;
     /* A connection can vanish between poll and accept; a blocking accept would then wait
@@ -187,6 +200,18 @@ int net_listener_open(struct net_listener *l, const char *host, int port, int ba
         return -1;
     }
     return 0;
+}
+
+int net_listener_open(struct net_listener *l, const char *host, int port, int backlog,
+                      int *bound_port)
+{
+    return listener_open(l, host, port, backlog, bound_port, 0);
+}
+
+int net_listener_open_shared(struct net_listener *l, const char *host, int port, int backlog,
+                             int *bound_port)
+{
+    return listener_open(l, host, port, backlog, bound_port, 1);
 }
 
 int net_listener_close(struct net_listener *l)

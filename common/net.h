@@ -41,6 +41,12 @@ struct net_listener {
 int net_listener_open(struct net_listener *l, const char *host, int port, int backlog,
                       int *bound_port);
 
+/* net_listener_open() with SO_REUSEPORT set before bind: several processes (or sockets) that
+ * all set it may listen on the same host:port, and the kernel spreads the new connections
+ * over them. Give a fixed port: with port 0 each socket would get a port of its own. */
+int net_listener_open_shared(struct net_listener *l, const char *host, int port, int backlog,
+                             int *bound_port);
+
 /* Close l->fd unless it is -1, and set it to -1: calling it again, or on a listener that
  * never opened ({.fd = -1}), does nothing. Returns 0, or -1 (logged) when close failed. */
 int net_listener_close(struct net_listener *l);
