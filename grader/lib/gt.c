@@ -333,7 +333,7 @@ void gt_fail_if_not_implemented(const char *what)
 {
     int saved = errno;
     if (saved == ENOSYS)
-        ck_abort_msg("not implemented: %s returned -1 with errno ENOSYS (%s)", what,
+        ck_abort_msg("not implemented: %s failed with errno ENOSYS (%s)", what,
                      strerror(ENOSYS));
     errno = saved;
 }
