@@ -11,9 +11,7 @@
 #include <errno.h>
 #include <poll.h>
 
-/* poll pf[0..n) for up to timeout_ms (-1: no limit). Returns poll's count (0 on a timeout or
- * EINTR); a failure other than EINTR is logged and counts as a timeout. */
-static int wait_fds(struct pollfd *pf, int n, int timeout_ms)
+int mdloop_wait(struct pollfd *pf, int n, int timeout_ms)
 {
     for (int i = 0; i < n; i++)
         pf[i].revents = 0;
@@ -40,12 +38,12 @@ int mdloop_run(const struct mdloop *l)
         case MDLOOP_BAD:
             return -1; /* errno: the pass's */
         case MDLOOP_FULL:
-            wait_fds(pf, 1, MDLOOP_RETRY_MS);
+            mdloop_wait(pf, 1, MDLOOP_RETRY_MS);
             continue;
         case MDLOOP_LATER: {
             uint64_t now = timing_now_ns();
             if (later > now)
-                wait_fds(pf, 1, (int)((later - now + 999999) / 1000000));
+                mdloop_wait(pf, 1, (int)((later - now + 999999) / 1000000));
             continue;
         }
         case MDLOOP_EMPTY:
@@ -55,7 +53,8 @@ int mdloop_run(const struct mdloop *l)
             continue;
         /* Without a FIFO (shmmq_fd -1) poll only the signals, and look again every
          * MDLOOP_RETRY_MS. */
-        int got = wait_fds(pf, pf[1].fd >= 0 ? 2 : 1, pf[1].fd >= 0 ? idle_ms : MDLOOP_RETRY_MS);
+        int got =
+            mdloop_wait(pf, pf[1].fd >= 0 ? 2 : 1, pf[1].fd >= 0 ? idle_ms : MDLOOP_RETRY_MS);
         if (got > 0 && (pf[1].revents & POLLIN))
             shmmq_woken(l->in);
         if (l->idle != NULL && l->idle(l->ctx) != 0)

@@ -203,25 +203,20 @@ static void err_file_path(char *buf, size_t cap, int i, const char *name)
         buf[0] = '\0';
 }
 
-/* Read at most cap - 1 bytes from the end of the file into buf, NUL-terminated and
- * sanitized. When cut, it starts after a newline if there is one early enough. */
-static void read_tail(const char *path, char *buf, size_t cap)
+ssize_t gt_read_file(const char *path, char *buf, size_t cap, int tail, int printable)
 {
+    if (cap == 0)
+        return -1;
     buf[0] = '\0';
-    if (cap < 2)
-        return;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd == -1)
-        return;
+        return -1;
     struct stat st;
-    if (fstat(fd, &st) == -1) {
-        close(fd);
-        return;
-    }
-    off_t off = st.st_size > (off_t)(cap - 1) ? st.st_size - (off_t)(cap - 1) : 0;
+    if (tail && fstat(fd, &st) == 0 && st.st_size > (off_t)(cap - 1))
+        lseek(fd, st.st_size - (off_t)(cap - 1), SEEK_SET);
     size_t got = 0;
     while (got < cap - 1) {
-        ssize_t n = pread(fd, buf + got, cap - 1 - got, off + (off_t)got);
+        ssize_t n = read(fd, buf + got, cap - 1 - got);
         if (n == -1 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -230,11 +225,24 @@ static void read_tail(const char *path, char *buf, size_t cap)
     }
     close(fd);
     buf[got] = '\0';
-    sanitize(buf, got);
-    if (off > 0) {
-        char *nl = memchr(buf, '\n', got / 2);
+    if (printable)
+        sanitize(buf, got);
+    return (ssize_t)got;
+}
+
+/* Read at most cap - 1 bytes from the end of the file into buf, NUL-terminated and
+ * sanitized. When cut, it starts after a newline if there is one early enough. */
+static void read_tail(const char *path, char *buf, size_t cap)
+{
+    struct stat st;
+    int cut = stat(path, &st) == 0 && st.st_size > (off_t)cap - 1;
+    ssize_t got = gt_read_file(path, buf, cap, 1, 1);
+    if (got <= 0)
+        return;
+    if (cut) {
+        char *nl = memchr(buf, '\n', (size_t)got / 2);
         if (nl != NULL)
-            memmove(buf, nl + 1, got - (size_t)(nl + 1 - buf) + 1);
+            memmove(buf, nl + 1, (size_t)got - (size_t)(nl + 1 - buf) + 1);
     }
     size_t len = strlen(buf);
     while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' ' || buf[len - 1] == '\t'))

@@ -160,6 +160,11 @@ double gt_now(void);
 /* Sleep s seconds (nothing if s <= 0), going on after a signal handler ran. Not scaled. */
 void gt_sleep(double s);
 
+/* Read at most cap - 1 bytes of the file at path (its last ones when tail, else its first)
+ * into buf, NUL-terminated; with printable, every byte but printable ASCII, newline and tab
+ * becomes '?'. Returns the count, or -1 (buf "") if the file can not be opened. */
+ssize_t gt_read_file(const char *path, char *buf, size_t cap, int tail, int printable);
+
 /* Number of lines in text; a last line without '\n' counts, "" has none. */
 int gt_count_lines(const char *text);
 

@@ -107,7 +107,6 @@ static enum mdloop_pass route_pass(struct md *m);
 static enum mdloop_pass collect_pass(struct md *m);
 static int master_wait(struct md *m, int full);
 static unsigned worker_of(uint64_t id, int n);
-static int wait_fds(struct pollfd *pf, int n, int timeout_ms);
 static void remove_leftover(key_t key);
 static void log_workers(const struct md *m);
 static void print_counts(const struct md *m);
@@ -339,21 +338,6 @@ static enum mdloop_pass echo_pass(void *ctx, uint64_t *later)
     //@end
 }
 
-/* poll pf[0..n) for up to timeout_ms (-1: no limit). Returns poll's count (0 on timeout or
- * EINTR); the signal pipe is drained when readable. */
-static int wait_fds(struct pollfd *pf, int n, int timeout_ms)
-{
-    for (int i = 0; i < n; i++)
-        pf[i].revents = 0;
-    int r = poll(pf, (nfds_t)n, timeout_ms);
-    if (r == -1) {
-        if (errno != EINTR)
-            log_sys("poll(%d descriptors)", n);
-        return 0;
-    }
-    return r;
-}
-
 /* ---- md -w N: the master and its workers ----------------------------------------------- */
 
 static int run_master(struct md *m)
@@ -575,7 +559,7 @@ static int master_wait(struct md *m, int full)
     int nq = 0;
     pf[0] = (struct pollfd){.fd = sigwatch_fd(), .events = POLLIN};
     if (full) {
-        wait_fds(pf, 1, RETRY_MS);
+        mdloop_wait(pf, 1, RETRY_MS);
         return 0;
     }
     q[nq++] = m->in;
@@ -597,7 +581,7 @@ static int master_wait(struct md *m, int full)
     int n = 1;
     for (int i = 0; i < nq; i++)
         pf[n++] = (struct pollfd){.fd = shmmq_fd(q[i]), .events = POLLIN};
-    if (wait_fds(pf, n, -1) > 0)
+    if (mdloop_wait(pf, n, -1) > 0)
         for (int i = 0; i < nq; i++)
             if (pf[1 + i].revents & POLLIN)
                 shmmq_woken(q[i]);

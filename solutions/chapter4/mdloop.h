@@ -49,4 +49,10 @@ struct mdloop {
  */
 int mdloop_run(const struct mdloop *l);
 
+/* poll pf[0..n) for up to timeout_ms (-1: no limit), revents cleared first. Returns poll's
+ * count (0 on a timeout or EINTR); a failure other than EINTR is logged and counts as a
+ * timeout. For a program's own loop (md's master) as for mdloop_run. */
+struct pollfd;
+int mdloop_wait(struct pollfd *pf, int n, int timeout_ms);
+
 #endif

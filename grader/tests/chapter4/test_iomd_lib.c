@@ -46,36 +46,6 @@ const char *ti_key_arg(void)
     return buf;
 }
 
-/* Read at most cap - 1 bytes of a file (its end when tail, else its start), NUL-terminated,
- * control bytes other than newline shown as '?'. */
-static void read_file(const char *path, char *buf, size_t cap, int tail)
-{
-    buf[0] = '\0';
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd == -1)
-        return;
-    struct stat st;
-    off_t off = 0;
-    if (tail && fstat(fd, &st) == 0 && st.st_size > (off_t)(cap - 1))
-        off = st.st_size - (off_t)(cap - 1);
-    size_t got = 0;
-    while (got < cap - 1) {
-        ssize_t n = pread(fd, buf + got, cap - 1 - got, off + (off_t)got);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    close(fd);
-    buf[got] = '\0';
-    for (size_t i = 0; i < got; i++) {
-        unsigned char c = (unsigned char)buf[i];
-        if ((c < 0x20 && c != '\n' && c != '\t') || c >= 0x7f)
-            buf[i] = '?';
-    }
-}
-
 void ti_fail(const char *fmt, ...)
 {
     char msg[3000];
@@ -99,7 +69,7 @@ void ti_fail(const char *fmt, ...)
                  gt_status_str(st, 0), ti_md_err(m));
     }
     for (int i = 0; i < n_mds; i++) {
-        read_file(md_err_paths[i], text, sizeof text, 0);
+        gt_read_file(md_err_paths[i], text, sizeof text, 0, 1);
         char *hit = strcasestr(text, "not implemented");
         if (hit != NULL && strncmp(msg, "not implemented", 15) != 0) {
             char *start = hit, *end = strchr(hit, '\n');
@@ -139,7 +109,7 @@ int ti_pid_alive(pid_t pid)
 {
     char path[64], buf[512];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    read_file(path, buf, sizeof buf, 0);
+    gt_read_file(path, buf, sizeof buf, 0, 1);
     if (buf[0] == '\0')
         return 0;
     const char *p = strrchr(buf, ')');
@@ -150,7 +120,7 @@ long ti_rss_kib(pid_t pid)
 {
     char path[64], buf[4096];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    read_file(path, buf, sizeof buf, 0);
+    gt_read_file(path, buf, sizeof buf, 0, 1);
     const char *p = strstr(buf, "\nVmRSS:");
     long kib;
     if (p == NULL || sscanf(p + 7, " %ld", &kib) != 1)
@@ -162,7 +132,7 @@ int ti_children(pid_t pid, pid_t *out, int cap)
 {
     char path[96], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
-    read_file(path, buf, sizeof buf, 0);
+    gt_read_file(path, buf, sizeof buf, 0, 1);
     int n = 0;
     for (char *save, *tok = strtok_r(buf, " \n", &save); tok != NULL && n < cap;
          tok = strtok_r(NULL, " \n", &save))
@@ -314,7 +284,7 @@ void ti_md_kill(ti_md *m)
 const char *ti_md_err(const ti_md *m)
 {
     static char tail[700];
-    read_file(m->err_path, tail, sizeof tail, 1);
+    gt_read_file(m->err_path, tail, sizeof tail, 1, 1);
     size_t len = strlen(tail);
     while (len > 0 && tail[len - 1] == '\n')
         tail[--len] = '\0';
@@ -323,12 +293,12 @@ const char *ti_md_err(const ti_md *m)
 
 void ti_md_err_all(const ti_md *m, char *buf, size_t cap)
 {
-    read_file(m->err_path, buf, cap, 0);
+    gt_read_file(m->err_path, buf, cap, 0, 1);
 }
 
 void ti_io_err_all(const gt_proc *io, char *buf, size_t cap)
 {
-    read_file(io->err_path, buf, cap, 0);
+    gt_read_file(io->err_path, buf, cap, 0, 1);
 }
 
 const char *ti_io_err(const gt_proc *io)
