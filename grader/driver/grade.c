@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
@@ -62,6 +63,7 @@ static int prepare_chapter(struct chapter *c);
 static int build_chapter(struct chapter *c);
 static int check_runner_list(struct chapter *c);
 static void run_items(struct chapter *c, enum kind kind);
+static void new_token(char *out, size_t cap);
 static void judge(struct chapter *c, struct item *it, const char *dir);
 static void print_item(const struct item *it);
 static void print_reason(const char *reason);
@@ -244,7 +246,8 @@ static void usage(FILE *to)
             "  --require-full   exit 1 unless every test got full marks\n"
             "  --no-memcheck    skip the valgrind runs (their points leave the maximum)\n"
             "  -j, --jobs N     tests run at a time (default: the number of CPUs)\n"
-            "  --keep           keep the temporary build and test directories\n"
+            "  --keep           keep the temporary build and test directories (as root, a\n"
+            "                   test directory keeps the plain files at its top)\n"
             "  --check-points   only check that the points data and the tests agree\n"
             "  -v, --verbose    show the full reason of every failure\n"
             "  --batch DIR      grade every submission in DIR into a CSV gradebook (see\n"
@@ -671,8 +674,9 @@ static void run_items(struct chapter *c, enum kind kind)
                              "--child-silent-after-fork=yes", supp, runner, "--run",
                              (char *)it->t->name, "--xml", xml, NULL};
             /* a ThreadSanitizer test maps tens of terabytes of shadow memory: no data limit */
+            new_token(it->token, sizeof it->token);
             sup[next] = job_start(dir, kind == MEMCHECK ? margv : fargv, env, timeout,
-                                  strstr(it->t->name, "tsan") == NULL);
+                                  strstr(it->t->name, "tsan") == NULL, it->token);
             if (sup[next] < 0) {
                 it->status = FAIL;
                 fmt(it->reason, sizeof it->reason, "grader: could not start the test");
@@ -721,12 +725,25 @@ static void run_items(struct chapter *c, enum kind kind)
     free(keys);
 }
 
-static int reached_end(const char *dir, const char *name)
+/* 32 random hex digits into out (cap >= 33): a test's end token. */
+static void new_token(char *out, size_t cap)
 {
-    char path[4400], text[8192], line[128];
+    unsigned char r[16];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+        fprintf(stderr, "grade: getrandom: %s\n", strerror(errno));
+        exit(EXIT_CANNOT_RUN);
+    }
+    for (size_t i = 0; i < sizeof r && 2 * i + 2 < cap; i++)
+        snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+/* The marker GT_TEST writes after the body, with the token only the runner was given. */
+static int reached_end(const char *dir, const struct item *it)
+{
+    char path[4400], text[8192], line[256];
     fmt(path, sizeof path, "%s/%s", dir, GT_REACHED_END_FILE);
     read_file(path, text, sizeof text, 0);
-    fmt(line, sizeof line, "%s\n", name);
+    fmt(line, sizeof line, "%s %s\n", it->t->name, it->token);
     return strcmp(text, line) == 0;
 }
 
@@ -776,7 +793,7 @@ static void judge(struct chapter *c, struct item *it, const char *dir)
         fmt(it->reason, sizeof it->reason, "%s%s", under, msg);
         return;
     }
-    if (!reached_end(dir, it->t->name)) {
+    if (!reached_end(dir, it)) {
         fmt(it->reason, sizeof it->reason,
                  "%sthe test did not run to its end: the code under test ended the process "
                  "early (exit() or _exit()?)",

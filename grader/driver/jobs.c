@@ -2,6 +2,7 @@
  * jobs: the supervisor of one test run (see jobs.h).
  */
 #include "jobs.h"
+#include "../lib/gt_env.h"
 #include "sandbox.h"
 #include "util.h"
 
@@ -27,13 +28,13 @@
 #define JOB_RUN_TIMEOUT 60
 
 static void supervise(const char *dir, char *const argv[], char *const env[], double timeout,
-                      int slot, int data_limit);
+                      int slot, int data_limit, const char *token);
 static int write_outcome(const char *dir, const char *text);
 static int kill_descendants(void);
 static double now_s(void);
 
 pid_t job_start(const char *dir, char *const argv[], char *const env[], double timeout,
-                int data_limit)
+                int data_limit, const char *token)
 {
     int slot = -1; /* the test's uid in the sandbox (sandbox.h), when the grader is root */
     if (sb_active()) {
@@ -57,7 +58,7 @@ pid_t job_start(const char *dir, char *const argv[], char *const env[], double t
         return -1;
     }
     if (pid == 0)
-        supervise(dir, argv, env, timeout, slot, data_limit); /* does not return */
+        supervise(dir, argv, env, timeout, slot, data_limit, token); /* does not return */
     sb_hold(slot, pid);
     return pid;
 }
@@ -71,7 +72,7 @@ int job_run(char *const argv[], const char *log)
     if (mkdir(dir, 0755) != 0)
         return -1;
     char *none[] = {NULL};
-    pid_t pid = job_start(dir, argv, none, JOB_RUN_TIMEOUT, 1);
+    pid_t pid = job_start(dir, argv, none, JOB_RUN_TIMEOUT, 1, NULL);
     int st = -1;
     struct job_outcome o;
     if (pid > 0) {
@@ -107,7 +108,7 @@ int job_outcome(const char *dir, struct job_outcome *o)
 }
 
 static void supervise(const char *dir, char *const argv[], char *const env[], double timeout,
-                      int slot, int data_limit)
+                      int slot, int data_limit, const char *token)
 {
     uid_t uid = slot >= 0 ? sb_uid(slot) : 0;
     /* Orphans of the test are re-parented to us, not to init: we can find and kill them. */
@@ -123,6 +124,19 @@ static void supervise(const char *dir, char *const argv[], char *const env[], do
     sigaddset(&watched, SIGTERM);
     sigaddset(&watched, SIGHUP);
     sigprocmask(SIG_BLOCK, &watched, &old);
+
+    /* its disk: bounded tmpfs mounts, in a mount namespace of the supervisor's own */
+    int under = -1;
+    if (slot >= 0 && sb_private_fs(dir, uid, &under) < 0)
+        _exit(3);
+    if (token) { /* root's (when root), in the test's own folder: the runner may remove it */
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, GT_END_TOKEN_FILE);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0 || write(fd, token, strlen(token)) != (ssize_t)strlen(token))
+            _exit(3);
+        close(fd);
+    }
 
     double start = now_s();
     pid_t cmd = fork();
@@ -187,6 +201,8 @@ static void supervise(const char *dir, char *const argv[], char *const env[], do
         sb_clean(uid);     /* its System V objects and files outside its directory */
         sb_take_back(dir); /* nothing in it the driver should not read as root */
     }
+    if (under >= 0 && sb_private_fs_end(dir, under) != 0)
+        _exit(3); /* its files are not where the driver reads them */
 
     char text[128];
     snprintf(text, sizeof text, "%d %d %.3f %d\n", status, timed_out, seconds, leftovers);

@@ -27,10 +27,11 @@ struct job_outcome {
 
 /* Start argv[0] (a path) with argv in `dir`, with the "NAME=value" strings of `env` (NULL-
  * terminated) added to the environment and stdout/stderr sent to dir/output. data_limit: 1
- * for the sandbox's limit on data size, 0 for none (see sb_enter). Returns the supervisor's
- * pid (wait for it with waitpid), or -1. */
+ * for the sandbox's limit on data size, 0 for none (see sb_enter). token: NULL, or the text
+ * of the test's GT_END_TOKEN_FILE, written into dir just before the command starts. Returns
+ * the supervisor's pid (wait for it with waitpid), or -1. */
 pid_t job_start(const char *dir, char *const argv[], char *const env[], double timeout,
-                int data_limit);
+                int data_limit, const char *token);
 
 /* Run argv to its end as a test runs (in the sandbox when the grader is root; see sandbox.h),
  * in a scratch folder next to `log`, with its stdout and stderr copied into `log`. For the

@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/ipc.h>
+#include <sys/mount.h>
 #include <sys/msg.h>
 #include <sys/resource.h>
 #include <sys/sem.h>
@@ -58,6 +59,14 @@
 #define SB_DATA (4L << 30)
 #define SB_NPROC_SHARED 2048 /* as nobody, all the tests of all graders count together */
 
+/* Disk a test may fill, in total (where mount namespaces are allowed): its folder is a tmpfs
+ * of SB_DIR_BYTES and each world-writable folder a tmpfs of SB_SHARED_BYTES of its own, so a
+ * test that writes without end meets ENOSPC there, never the machine's disk. The largest
+ * legitimate use (chapter 4's memcheck runs: valgrind's XML and the servers' logs) is a few
+ * MiB. */
+#define SB_DIR_BYTES "256m"
+#define SB_SHARED_BYTES "64m"
+
 /* Where a test could leave files outside its directory: the world-writable folders. */
 static const char *const shared_dirs[] = {"/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue",
                                           "/run/lock"};
@@ -66,6 +75,8 @@ static int active;     /* running as root: tests are sandboxed */
 static int shared;     /* fallback: every test runs as nobody */
 static int limit_data; /* not with AddressSanitizer */
 static int own_net;    /* each test gets a network namespace of its own */
+static int own_fs;     /* ... and a mount namespace: a bounded tmpfs for each writable folder */
+static char run_top[4096]; /* the run's temporary tree, kept visible in a test's own /tmp */
 static long uid_base;  /* this run's first uid */
 static gid_t run_gid;  /* this run's group: its tests read its tree, no one else's */
 static int have_run_gid;
@@ -75,6 +86,9 @@ static char tmp_dir[4096]; /* the folder that holds the temporary tree, also swe
 
 static int probe(uid_t uid, const char *path);
 static int enter_own_network(void);
+static int enter_own_mounts(void);
+static int mount_tmpfs(const char *dir, const char *size, const char *mode, uid_t uid);
+static int copy_files(int from, int to);
 static int drop_to(uid_t uid);
 static int alive_child(pid_t pid);
 static int count_procs(uid_t uid);
@@ -109,6 +123,14 @@ const char *sb_init(const char *tmp)
     if (!own_net)
         fprintf(stderr, "grade: note: no network namespaces here: the tests share the "
                         "machine's network\n");
+    /* and a private tmpfs (tried on tmp, in a child's namespace: the machine sees nothing) */
+    pid = fork();
+    if (pid == 0)
+        _exit(enter_own_mounts() == 0 && mount_tmpfs(tmp, "1m", "0700", 0) == 0 ? 0 : 1);
+    own_fs = pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (!own_fs)
+        fprintf(stderr, "grade: note: no mount namespaces here: a test's disk use is bounded "
+                        "per file only (RLIMIT_FSIZE)\n");
     const char *where = tmp;
     if (probe(shared ? SB_NOBODY : (uid_t)SB_UID_BASE, tmp) != 0) {
         fprintf(stderr,
@@ -131,6 +153,10 @@ int sb_setup(const char *run_dir, long slot, int jobs)
         return -1;
     }
     uid_base = SB_UID_BASE + slot * SB_UIDS_PER_RUN;
+    if (!realpath(run_dir, run_top)) {
+        fprintf(stderr, "grade: realpath(%s): %s\n", run_dir, strerror(errno));
+        return -1;
+    }
     /* A uid with an account is someone's: never run a test as it. */
     for (int j = 0; j < nslots && !shared; j++)
         if (getpwuid((uid_t)(uid_base + j)) || getgrgid((gid_t)(uid_base + j))) {
@@ -203,6 +229,73 @@ int sb_give_dir(const char *dir, uid_t uid)
         return -1;
     int r = fchown(fd, uid, (gid_t)uid) == 0 && fchmod(fd, 0700) == 0 ? 0 : -1;
     close(fd);
+    return r;
+}
+
+int sb_private_fs(const char *dir, uid_t uid, int *under_fd)
+{
+    if (!active || !own_fs)
+        return 1;
+    int under = -1, top = -1;
+    if (enter_own_mounts() != 0 ||
+        (under = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+        (top = open(run_top, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        fprintf(stderr, "grade: a mount namespace for %s: %s\n", dir, strerror(errno));
+        goto fail;
+    }
+    for (size_t i = 0; i < sizeof shared_dirs / sizeof shared_dirs[0]; i++) {
+        const char *d = shared_dirs[i];
+        struct stat st;
+        if (strcmp(d, "/dev/mqueue") == 0 || lstat(d, &st) != 0 || !S_ISDIR(st.st_mode))
+            continue; /* POSIX queues live in the IPC namespace, bounded by RLIMIT_MSGQUEUE */
+        if (mount_tmpfs(d, SB_SHARED_BYTES, "1777", 0) != 0) {
+            fprintf(stderr, "grade: mount(tmpfs, %s): %s\n", d, strerror(errno));
+            goto fail;
+        }
+        size_t n = strlen(d);
+        if (strncmp(run_top, d, n) != 0 || run_top[n] != '/')
+            continue;
+        /* the tree was in there: the same path in the new tmpfs, bound to the old folder */
+        char path[4096], from[64];
+        snprintf(path, sizeof path, "%s", run_top);
+        for (char *p = path + n + 1; (p = strchr(p, '/')); *p++ = '/') {
+            *p = 0;
+            if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+                fprintf(stderr, "grade: mkdir(%s): %s\n", path, strerror(errno));
+                goto fail;
+            }
+        }
+        snprintf(from, sizeof from, "/proc/self/fd/%d", top);
+        if (mkdir(path, 0755) != 0 || mount(from, path, NULL, MS_BIND | MS_REC, NULL) != 0) {
+            fprintf(stderr, "grade: mount(%s, %s, MS_BIND): %s\n", run_top, path,
+                    strerror(errno));
+            goto fail;
+        }
+    }
+    if (mount_tmpfs(dir, SB_DIR_BYTES, "0700", uid) != 0) {
+        fprintf(stderr, "grade: mount(tmpfs, %s): %s\n", dir, strerror(errno));
+        goto fail;
+    }
+    close(top);
+    *under_fd = under;
+    return 0;
+fail:
+    if (under >= 0)
+        close(under);
+    if (top >= 0)
+        close(top);
+    return -1;
+}
+
+int sb_private_fs_end(const char *dir, int under)
+{
+    int from = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int r = from >= 0 ? copy_files(from, under) : -1;
+    if (from >= 0)
+        close(from);
+    if (umount2(dir, MNT_DETACH) != 0)
+        r = -1;
+    close(under);
     return r;
 }
 
@@ -391,6 +484,62 @@ static int enter_own_network(void)
     int e = errno;
     close(fd);
     errno = e;
+    return r;
+}
+
+/* Move this process to a mount namespace of its own whose mounts stay its own (private, also
+ * the copies of the machine's). 0, or -1 with errno. */
+static int enter_own_mounts(void)
+{
+    if (unshare(CLONE_NEWNS) != 0)
+        return -1;
+    return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+}
+
+/* A tmpfs of `size` bytes ("256m") on dir, of `mode` (octal text) and owner uid. */
+static int mount_tmpfs(const char *dir, const char *size, const char *mode, uid_t uid)
+{
+    char opts[128];
+    snprintf(opts, sizeof opts, "size=%s,mode=%s,uid=%lu,gid=%lu", size, mode,
+             (unsigned long)uid, (unsigned long)uid);
+    return mount("svrlab-test", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts);
+}
+
+/* Copy the plain files of folder `from` into folder `to` (new files; none there may exist).
+ * 0, or -1 if one could not be copied. */
+static int copy_files(int from, int to)
+{
+    int dup_from = dup(from);
+    DIR *d = dup_from >= 0 ? fdopendir(dup_from) : NULL;
+    if (!d) {
+        if (dup_from >= 0)
+            close(dup_from);
+        return -1;
+    }
+    int r = 0;
+    struct dirent *e;
+    static char buf[1 << 16];
+    while ((e = readdir(d))) {
+        struct stat st;
+        if (fstatat(from, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        int in = openat(from, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        int out = openat(to, e->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                         st.st_mode & 0644);
+        ssize_t n = 0;
+        while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+            if (write(out, buf, (size_t)n) != n) {
+                n = -1;
+                break;
+            }
+        if (in < 0 || out < 0 || n < 0)
+            r = -1;
+        if (in >= 0)
+            close(in);
+        if (out >= 0)
+            close(out);
+    }
+    closedir(d);
     return r;
 }
 

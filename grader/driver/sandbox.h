@@ -13,9 +13,12 @@
  * (writable, also its $HOME and $TMPDIR), an environment of PATH, HOME, LANG, TMPDIR and the
  * variables the driver passes (SVRLAB_*, CK_FORK), no descriptor above stderr, no way to gain
  * privileges (PR_SET_NO_NEW_PRIVS), limits on CPU time, file size, processes, data size and
- * core files, and a network of its own (a namespace with only a loopback interface, where the
- * kernel allows it): nothing outside the machine, nor another test's servers, is reachable. It can not write the driver's outputs (--json, --gradescope, --junit, the
- * gradebook), the tree's build outputs or its points data: all are root's.
+ * core files, a bounded disk (its folder and the world-writable folders are tmpfs mounts of its
+ * own: sb_private_fs) and a network of its own (a namespace with only a loopback interface):
+ * nothing outside the machine, nor another test's servers, is reachable. The two namespaces
+ * only where the kernel allows them (a note on stderr says when not). It can not write the
+ * driver's outputs (--json, --gradescope, --junit, the gradebook), the tree's build outputs or
+ * its points data: all are root's.
  *
  * If the machine can not run processes under those uids (a user namespace that maps few
  * uids), every test runs as nobody (65534) instead, with the same limits but without the
@@ -66,6 +69,17 @@ uid_t sb_uid(int slot);
 /* Make `dir` the test's own (owner uid, mode 0700). Returns 0 or -1. */
 int sb_give_dir(const char *dir, uid_t uid);
 
+/* In the test's supervisor, before the test starts (root, sandbox on): a mount namespace of
+ * its own where `dir` is a tmpfs of 256 MiB owned by uid, and /tmp, /var/tmp, /dev/shm and
+ * /run/lock each a fresh tmpfs of 64 MiB (the run's tree, if it was under one of them, bound
+ * back at its path). So what a test can write is bounded in total, and what it leaves outside
+ * its folder vanishes with it. Returns 0 with *under_fd a descriptor of the folder under the
+ * tmpfs (for sb_private_fs_end); 1 when the sandbox is off or the machine allows no mount
+ * namespace (nothing changed); -1 on failure, with a message (the test must not run). */
+int sb_private_fs(const char *dir, uid_t uid, int *under_fd);
+/* After the test (and sb_take_back): copy the plain files of the tmpfs at dir into the folder
+ * under it (`under`, closed here), unmount the tmpfs. 0, or -1 if a file could not be copied. */
+int sb_private_fs_end(const char *dir, int under);
 /* In the test's child process, after its descriptors are set: the environment becomes PATH,
  * HOME (= dir), LANG and the "NAME=value" strings of env; descriptors above 2 are closed; the
  * limits are set (CPU time from the test's timeout; data size unless data_limit is 0); the

@@ -16,8 +16,15 @@
 /* Number of IPC keys reserved for each test run, from $SVRLAB_IPC_KEY on. */
 #define GT_IPC_KEYS 64
 
-/* File in the test directory that GT_TEST writes when a test body ran to its end. */
+/* File in the test directory that GT_TEST writes when a test body ran to its end: the test's
+ * name and the run's end token. */
 #define GT_REACHED_END_FILE "reached-end"
+/* File in the test directory where the driver puts a random token for the run (at most
+ * GT_END_TOKEN_MAX characters): the runner reads and removes it before any test code runs, so
+ * code under test that writes the marker itself and ends the process (exit(0) after a forged
+ * marker) does not know what to write. */
+#define GT_END_TOKEN_FILE "end-token"
+#define GT_END_TOKEN_MAX 64
 /* File in the test directory that gt_skip() writes, holding the reason. */
 #define GT_SKIPPED_FILE "skipped"
 /* valgrind XML reports of student programs: <test dir>/GT_VG_PREFIX<pid>.xml */

@@ -15,9 +15,9 @@
 #   rio_read_exact_eof_mid_message   fake PASS lines, a fake total and fake Check XML on stdout
 #                                    and stderr, then kills the runner so that they are all the
 #                                    driver gets
-#   rio_read_exact_eof_at_once       fills the disk: one file until the writes fail (at most
-#                                    320 MiB, so the test never fills /tmp), and files in /tmp
-#                                    and /dev/shm
+#   rio_read_exact_eof_at_once       fills the disk: files of 128 MiB in its folder until the
+#                                    writes fail (at most 640 MiB in all), the same in /tmp,
+#                                    and files in /tmp, /var/tmp and /dev/shm left behind
 #   rio_read_exact_len_zero          System V segments, a semaphore set and a message queue:
 #                                    a key of its range, a key outside it, IPC_PRIVATE (one
 #                                    re-owned to root)
@@ -28,7 +28,9 @@
 #
 # What is defended, and what is not:
 # - As root the tests run sandboxed (grader/driver/sandbox.h): a uid of their own, a cleared
-#   environment, limits (RLIMIT_NPROC 512, RLIMIT_FSIZE 256 MiB, ...). Student code can not
+#   environment, limits (RLIMIT_NPROC 512, RLIMIT_FSIZE 256 MiB, ...) and, where the kernel
+#   allows mount namespaces, a disk of its own: its folder a tmpfs of 256 MiB, /tmp, /var/tmp
+#   and /dev/shm tmpfs mounts of 64 MiB that vanish with the test. Student code can not
 #   write the driver's outputs, the gradebook, the tree's runner or points data, nor another
 #   test's folder; whatever its uid leaves (processes, System V objects, files in /tmp, /var/tmp,
 #   /dev/shm) is removed after each test. Without root, tests run as the caller: processes and
@@ -37,21 +39,21 @@
 #   are skipped, or cleaned up here, with a note).
 # - Code under test runs as the test runner's user, so it can write its own test's check.xml
 #   and reached-end marker (here: in place, a passing report longer than Check's header, which
-#   once merged with Check's report parses as a pass). What defeats it in both modes is the
-#   runner's exit status, which comes from Check's count in the runner's own process, out of
-#   reach of the test's process (Check's child): a pass needs exit status 0 too.
+#   once merged with Check's report parses as a pass). What defeats it: the marker must hold a
+#   token that the runner read and removed before any test code ran (so the forged one says
+#   "did not run to its end"; t_exit0.sh forges one and calls _exit(0)), and a pass needs the
+#   runner's exit status 0, which comes from Check's count in the runner's own process.
 # - As root each test has a network namespace of its own with only a loopback interface: it
 #   reaches no other machine and no server of this one (not even on 127.0.0.1).
 # - As root the student's code is also compiled by an unprivileged user of the run (sb_run_build),
 #   so an #include of a file only root may read fails as it would for anyone.
 # - Code that would run in the runner's own process outside the functions under test (a
 #   constructor or destructor in the student's file, a function that replaces one of the C
-#   library's) is refused before the link by grader/linkcheck. Not defended: a process that
-#   ptraces the runner (Yama's ptrace_scope 1, the default on Debian and Ubuntu, allows only
-#   ancestors), and the memcheck runs, where the function under test runs in the runner's
-#   process (no fork there): it can forge a report and the exit status, which can earn only
-#   the memcheck points of a test whose functional run passed on its own. Nor is the total disk
-#   a test may fill bounded: RLIMIT_FSIZE bounds each file.
+#   library's, a call to the grader's or Check's functions) is refused before the link by
+#   grader/linkcheck. Not defended: a process that ptraces the runner (Yama's ptrace_scope 1,
+#   the default on Debian and Ubuntu, allows only ancestors), and code that searches its own
+#   process's memory for the end token (the memcheck runs, without fork, are no weaker: the
+#   token is what a forged pass lacks there too).
 
 ta=$tmp/tamper-attacks
 
@@ -80,7 +82,8 @@ tamper_attacks_code() {
 #define TAMPER_TAG "@TAG@"
 #define TAMPER_DIR "@DIR@"
 #define TAMPER_ROOT @ROOT@
-#define TAMPER_FILL_CAP (320LL << 20)
+#define TAMPER_FILL_FILE (128LL << 20)
+#define TAMPER_FILL_CAP (640LL << 20)
 
 static int tamper_in(const char *test)
 {
@@ -254,25 +257,47 @@ static void tamper_fake_output(void)
     kill(getppid(), SIGKILL); /* the runner: now this output is all there is */
 }
 
-static void tamper_fill_disk(void)
+/* Write files of TAMPER_FILL_FILE bytes (below RLIMIT_FSIZE) named prefix0, prefix1, ...
+ * until a write fails or TAMPER_FILL_CAP bytes are written; remove them (so the note still
+ * fits) and note how far it got and why it stopped. */
+static void tamper_fill(const char *what, const char *prefix)
 {
     static char block[1 << 20];
     memset(block, 'x', sizeof block);
     signal(SIGXFSZ, SIG_IGN);
-    int fd = open("fill", O_WRONLY | O_CREAT | O_TRUNC, 0600);
     long long total = 0;
-    int err = 0;
-    while (fd >= 0 && total < TAMPER_FILL_CAP) {
-        ssize_t n = write(fd, block, sizeof block);
-        if (n <= 0) {
+    int err = 0, files = 0;
+    char path[4200];
+    while (!err && total < TAMPER_FILL_CAP) {
+        snprintf(path, sizeof path, "%s%d", prefix, files++);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0) {
             err = errno;
             break;
         }
-        total += n;
-    }
-    if (fd >= 0)
+        for (long long n = 0; n < TAMPER_FILL_FILE && total < TAMPER_FILL_CAP;) {
+            ssize_t w = write(fd, block, sizeof block);
+            if (w <= 0) {
+                err = w < 0 ? errno : ENOSPC;
+                break;
+            }
+            n += w;
+            total += w;
+        }
         close(fd);
-    tamper_note("fill: %lld bytes, stopped by: %s", total, err ? strerror(err) : "its own cap");
+    }
+    for (int i = 0; i < files; i++) {
+        snprintf(path, sizeof path, "%s%d", prefix, i);
+        unlink(path);
+    }
+    tamper_note("%s: %lld MiB, stopped by: %s", what, total >> 20,
+                err ? strerror(err) : "its own cap");
+}
+
+static void tamper_fill_disk(void)
+{
+    tamper_fill("fill", "fill");
+    tamper_fill("fill /tmp", "/tmp/svrlab-tamper-" TAMPER_TAG "-fill");
     const char *outside[] = {"/tmp/svrlab-tamper-" TAMPER_TAG "-file",
                              "/dev/shm/svrlab-tamper-" TAMPER_TAG "-shm",
                              "/var/tmp/svrlab-tamper-" TAMPER_TAG "-file"};
@@ -397,15 +422,16 @@ t_tamper_results_path() {
     tamper_saw 'buffered_data: check.xml: WRITTEN' &&
         tamper_saw 'buffered_data: reached-end: WRITTEN' || return 1
     jq -e '.chapters[].tests[] | select(.name == "rio_read_exact_buffered_data")
-        | .status == "fail" and (.reason | test("although its log says the test passed"))' \
+        | .status == "fail" and (.reason | test("did not run to its end"))' \
         "$ta/r.json" >/dev/null || { echo "the forged report was not caught"; return 1; }
     if [ "$(id -u)" != 0 ]; then
         echo "note: not root: the gradebook, a link where --json goes and the runner are the"
         echo "caller's own files: not defended, not tried"
         return 0
     fi
-    tamper_saw 'buffered_data: gradebook: Permission denied' &&
-        tamper_saw 'buffered_data: junit: Permission denied' &&
+    # the folder of these files is not even there where the test has a /tmp of its own
+    tamper_saw 'buffered_data: gradebook: (Permission denied|No such file or directory)' &&
+        tamper_saw 'buffered_data: junit: (Permission denied|No such file or directory)' &&
         tamper_saw 'buffered_data: runner: Permission denied' &&
         tamper_saw 'buffered_data: runner.new: Permission denied' &&
         tamper_saw 'buffered_data: points: Permission denied' || return 1
@@ -440,13 +466,21 @@ t_tamper_fork_bomb() {
 }
 
 t_tamper_disk() {
-    line=$(grep 'eof_at_once: fill:' "$ta/attacks") || { echo "the fill said nothing"; return 1; }
-    echo "$line"
-    if [ "$(id -u)" = 0 ]; then
-        echo "$line" | grep -q "fill: $((256 << 20)) bytes, stopped by: File too large"
-    else
-        echo "note: not root: no RLIMIT_FSIZE; the attack stopped at its own cap"
+    grep 'eof_at_once: fill' "$ta/attacks" || { echo "the fill said nothing"; return 1; }
+    if [ "$(id -u)" != 0 ]; then
+        echo "note: not root: no sandbox; the attack stopped at its own cap"
+        return 0
     fi
+    if grep -q 'no mount namespaces here' "$ta/out"; then
+        echo "note: no mount namespaces here: each file stops at RLIMIT_FSIZE, the total at"
+        echo "the attack's own cap"
+        return 0
+    fi
+    # the test's folder and its /tmp are tmpfs mounts of its own: full at 256 and 64 MiB
+    grep -Eq 'eof_at_once: fill: (25[0-6]|2[0-4][0-9]|1[0-9][0-9]) MiB, stopped by: No space left on device' \
+        "$ta/attacks" &&
+        grep -Eq 'eof_at_once: fill /tmp: (6[0-4]|[1-5][0-9]) MiB, stopped by: No space left on device' \
+            "$ta/attacks"
 }
 
 # tamper_ipc_alive KIND ID: the System V object (shm, sem, msg) with that id exists.
@@ -525,14 +559,17 @@ EOF
 }
 
 # A constructor (it would run in the test runner before any test, outside the functions under
-# test) and a function named like the C library's (it would replace _exit for every caller,
-# the grader's code included) in the student's file: the runner is not linked, and the build
-# output names both.
+# test), a function named like the C library's (it would replace _exit for every caller, the
+# grader's code included) and a call to the grader's gt_reached_end (the marker of a test that
+# ran to its end, then exit(0)) in the student's file: the runner is not linked, and the build
+# output names all three.
 t_tamper_constructor() {
     d=$tmp/tamper-constructor
     submission "$d" 1 && cat >>"$d/chapter1/rio.c" <<'EOF' || return 1
 
-/* TAMPER: code that runs before main, and a C library function replaced */
+/* TAMPER: code that runs before main, a C library function replaced, and the grader's own
+ * "this test ran to its end" marker written before cutting the test short */
+#include <stdlib.h>
 static volatile int tamper_ran;
 __attribute__((constructor)) static void tamper_first(void)
 {
@@ -543,13 +580,21 @@ void _exit(int status)
     for (;;)
         (void)status;
 }
+void gt_reached_end(const char *name) __attribute__((weak)); /* so the programs link */
+void tamper_end_here(const char *test);
+void tamper_end_here(const char *test)
+{
+    gt_reached_end(test);
+    exit(0);
+}
 EOF
     grade_json "$d.json" --src "$d" --ch 1 --test rio_ --no-memcheck >"$d.out" 2>&1 ||
         { cat "$d.out"; return 1; }
     jq -e '.score == 0 and ([.chapters[].tests[]] | length > 0)
         and all(.chapters[].tests[]; .status == "fail" and (.reason | test("does not compile")))' \
         "$d.json" >/dev/null || { cat "$d.out"; return 1; }
-    grep -q "rio.c: has a constructor" "$d.out" && grep -q "rio.c: defines '_exit'" "$d.out" ||
+    grep -q "rio.c: has a constructor" "$d.out" && grep -q "rio.c: defines '_exit'" "$d.out" &&
+        grep -q "rio.c: calls 'gt_reached_end', a function of the grader" "$d.out" ||
         { echo "the build output does not name the problems:"; cat "$d.out"; return 1; }
 }
 
@@ -627,11 +672,11 @@ check "tamper: fake PASS lines, total and Check XML on its output count for noth
 check "tamper: writes to the results (driver outputs, gradebook, runner) fail" t_tamper_results_path
 check "tamper: a daemon does not outlive its test" t_tamper_daemon
 check "tamper: a fork bomb stays within its RLIMIT_NPROC (root)" t_tamper_fork_bomb
-check "tamper: filling the disk stops at RLIMIT_FSIZE (root)" t_tamper_disk
+check "tamper: filling the disk stops at the test's own 256 MiB (root)" t_tamper_disk
 check "tamper: System V objects left behind are removed" t_tamper_ipc
 check "tamper: nothing of the attacks is left on the machine" t_tamper_clean
 check "tamper: functions with Check's names do not build" t_tamper_check_names
-check "tamper: a constructor or a C library name in a linked file does not build" t_tamper_constructor
+check "tamper: a constructor, a C library name or a grader call in a linked file does not build" t_tamper_constructor
 check "tamper: a build that includes a root-only file quotes none of it" t_tamper_include_root_file
 check "tamper: a test reaches no server of the machine, not even on 127.0.0.1 (root)" t_tamper_network
 check "tamper: a chapter folder linked to the reference solution counts as missing" t_tamper_link_out
