@@ -26,7 +26,7 @@
 . "$(dirname "$0")/lib.sh"
 
 bin=build/solutions/chapter1
-runs=${BENCH_RUNS:-5}
+bench_set_runs
 sizes="1 64 1024 16384 65536"
 servers="echosvr_v0 echosvr_fork"
 client_timeout=30           # seconds; a run takes well under 2 s on a 2-vCPU VM
@@ -37,9 +37,6 @@ wait_delay=0.2              # seconds between starting A and starting B
 for p in echoclient $servers; do
     [ -x "$bin/$p" ] || die "$bin/$p is missing: run 'make' first"
 done
-case $runs in
-'' | *[!0-9]* | 0) die "BENCH_RUNS must be a positive number, not '$runs'" ;;
-esac
 
 # count SIZE: round trips per run, so that a run lasts a few tenths of a second.
 count_for() {

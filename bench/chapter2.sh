@@ -29,7 +29,7 @@
 . "$(dirname "$0")/lib.sh"
 
 bin=build/solutions/chapter2
-runs=${BENCH_RUNS:-5}
+bench_set_runs
 mux_timeout=120          # seconds; one muxbench run takes 2 to 5 s on a 2-vCPU VM
 ipc_timeout=180          # seconds; one ipcbench run takes 1 to 10 s
 ipc_sizes="64 65536"
@@ -39,9 +39,6 @@ ipc_key=$((0x53560000 + ($$ % 65536)))
 for p in muxbench ipcbench; do
     [ -x "$bin/$p" ] || die "$bin/$p is missing: run 'make' first"
 done
-case $runs in
-'' | *[!0-9]* | 0) die "BENCH_RUNS must be a positive number, not '$runs'" ;;
-esac
 
 # count SIZE: round trips (and streamed messages) per ipcbench run
 ipc_count() {

@@ -46,7 +46,7 @@
 
 bin=build/solutions/chapter3
 loadgen=$bin/loadgen
-runs=${BENCH_RUNS:-5}
+bench_set_runs
 msg_size=64
 configs="1x1 50x1 50x16"
 load_secs=1                 # loadgen -d: each run sends for this long, then drains
@@ -80,9 +80,6 @@ redis_count() {
     esac
 }
 
-case $runs in
-'' | *[!0-9]* | 0) die "BENCH_RUNS must be a positive number, not '$runs'" ;;
-esac
 [ -x "$loadgen" ] || die "$loadgen is missing: run 'make' first"
 candidates=
 for c in $echo_candidates; do
@@ -272,20 +269,6 @@ measure() {
         "$seconds" "$rate" "$p50" "$p99" "$pmax" "$pcts" >>"$raw"
 }
 
-# rotate N WORDS...: the words, starting from the N-th (0-based), wrapping around.
-rotate() {
-    rn=$1
-    shift
-    rk=$(($# > 0 ? rn % $# : 0))
-    rout='' rtail=''
-    ri=0
-    for w in "$@"; do
-        if [ "$ri" -lt "$rk" ]; then rtail="$rtail $w"; else rout="$rout $w"; fi
-        ri=$((ri + 1))
-    done
-    echo "$rout$rtail"
-}
-
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # what was measured: the commit, and whether the servers' sources had uncommitted changes
 sources=$(git describe --always --dirty 2>/dev/null) || sources=unknown
@@ -293,21 +276,7 @@ sources=$(git describe --always --dirty 2>/dev/null) || sources=unknown
     sources="$sources, with uncommitted changes in solutions/chapter3 or common"
 echo "chapter3: $runs runs of: echo, 64-byte messages, configurations $configs;" \
     "candidates $candidates; placements: $placements (load average $load_before)"
-start=$(date +%s)
-r=1
-while [ "$r" -le "$runs" ]; do
-    # shellcheck disable=SC2086
-    order=$(rotate $((r - 1)) $candidates)
-    for pl in $placements; do
-        for cfg in $configs; do
-            for c in $order; do
-                measure "$c" "$pl" "$cfg" "$r"
-            done
-        done
-    done
-    echo "chapter3: run $r of $runs done ($(($(date +%s) - start)) s)"
-    r=$((r + 1))
-done
+bench_loop chapter3
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 for pl in $placements; do

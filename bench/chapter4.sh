@@ -44,7 +44,7 @@
 b3=build/solutions/chapter3
 b4=build/solutions/chapter4
 loadgen=$b3/loadgen
-runs=${BENCH_RUNS:-5}
+bench_set_runs
 configs="1x1 50x1 50x16"
 load_secs=1
 client_timeout=60
@@ -52,9 +52,6 @@ candidates="echosvr_v1 io_conn_md md_w1 md_w2 md_w4"
 # a base key of our own (the queues use key .. key+9): two benchmarks at once must not collide
 key=$((0x7c000000 + ($$ % 65536) * 64))
 
-case $runs in
-'' | *[!0-9]* | 0) die "BENCH_RUNS must be a positive number, not '$runs'" ;;
-esac
 for p in "$loadgen" "$b3/echosvr_v1" "$b4/io_conn" "$b4/md"; do
     [ -x "$p" ] || die "$p is missing: run 'make' first"
 done
@@ -166,22 +163,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 sources=$(git describe --always --dirty 2>/dev/null) || sources=unknown
 echo "chapter4: $runs runs of: echo, 64-byte messages, configurations $configs;" \
     "candidates $candidates; placements: $placements (load average $load_before)"
-start_s=$(date +%s)
-r=1
-while [ "$r" -le "$runs" ]; do
-    # the candidates, starting from the ((r - 1) mod 5)-th
-    # shellcheck disable=SC2086
-    order=$(echo $candidates | awk -v k=$((r - 1)) '{ for (i = 0; i < NF; i++) printf "%s ", $((i + k) % NF + 1) }')
-    for pl in $placements; do
-        for cfg in $configs; do
-            for c in $order; do
-                measure "$c" "$pl" "$cfg" "$r"
-            done
-        done
-    done
-    echo "chapter4: run $r of $runs done ($(($(date +%s) - start_s)) s)"
-    r=$((r + 1))
-done
+bench_loop chapter4
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- summary CSV ---------------------------------------------------------------------------

@@ -25,11 +25,8 @@
 . "$(dirname "$0")/lib.sh"
 
 mqbench=build/solutions/chapter4/mqbench
-runs=${BENCH_RUNS:-5}
+bench_set_runs
 key=$((0x7c400000 + ($$ % 65536) * 4)) # mqbench uses key and key+1
-case $runs in
-'' | *[!0-9]* | 0) die "BENCH_RUNS must be a positive number, not '$runs'" ;;
-esac
 [ -x "$mqbench" ] || die "$mqbench is missing: run 'make' first"
 pin=-P
 can_pin || pin=

@@ -27,10 +27,7 @@
 . "$(dirname "$0")/lib.sh"
 
 b5=build/solutions/chapter5
-runs=${BENCH_RUNS:-5}
-case $runs in
-'' | *[!0-9]* | 0) die "BENCH_RUNS must be a positive number, not '$runs'" ;;
-esac
+bench_set_runs
 
 pool_part() {
     poolbench=$b5/poolbench

@@ -33,6 +33,36 @@ die() {
     exit 1
 }
 
+# bench_set_runs: runs = $BENCH_RUNS (default 5), refused unless a positive number.
+bench_set_runs() {
+    runs=${BENCH_RUNS:-5}
+    case $runs in
+    '' | *[!0-9]* | 0) die "BENCH_RUNS must be a positive number, not '$runs'" ;;
+    esac
+}
+
+# bench_loop NAME: the measuring loop of an echo benchmark: $runs runs; in each, for every
+# placement of $placements and configuration of $configs, every candidate of $candidates once,
+# the first one rotating from run to run (rotated), so that no candidate always runs first.
+# Calls the script's `measure CANDIDATE PLACEMENT CONFIG RUN`; prints "NAME: run R of N done".
+bench_loop() {
+    bl_start=$(date +%s)
+    bl_run=1
+    while [ "$bl_run" -le "$runs" ]; do
+        # shellcheck disable=SC2086 # a list of names
+        bl_order=$(rotated "$(printf '%s\n' $candidates)" "$bl_run")
+        for bl_pl in $placements; do
+            for bl_cfg in $configs; do
+                for bl_cand in $bl_order; do
+                    measure "$bl_cand" "$bl_pl" "$bl_cfg" "$bl_run"
+                done
+            done
+        done
+        echo "$1: run $bl_run of $runs done ($(($(date +%s) - bl_start)) s)"
+        bl_run=$((bl_run + 1))
+    done
+}
+
 # proc_alive PID: true while PID runs (a zombie waiting to be reaped counts as gone).
 proc_alive() {
     st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1

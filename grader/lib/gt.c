@@ -1066,6 +1066,26 @@ pid_t gt_fork_helper(void)
     return pid;
 }
 
+int gt_listen_loopback(int backlog, int *port, const char *what)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd == -1)
+        gt_fail("socket() for %s: %s", what, strerror(errno));
+    struct sockaddr_in sa;
+    socklen_t salen = sizeof sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == -1 || listen(fd, backlog) == -1 ||
+        getsockname(fd, (struct sockaddr *)&sa, &salen) == -1) {
+        int e = errno;
+        close(fd);
+        gt_fail("setting up %s on 127.0.0.1: %s", what, strerror(e));
+    }
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
 void gt_connect_fd(int fd, int port, const char *label)
 {
     struct sockaddr_in sa;

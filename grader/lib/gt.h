@@ -216,6 +216,10 @@ void gt_expect_help(const gt_result *r, const char *cmd);
  * should run". */
 void gt_expect_usage_error(const gt_result *r, const char *cmd, const char *nothing_should);
 
+/* A TCP socket listening on 127.0.0.1 at a port the kernel picks, with `backlog`, or the test
+ * fails (`what` names the socket in the message: "the test's echo server"). Sets *port. */
+int gt_listen_loopback(int backlog, int *port, const char *what);
+
 /* pipe2(p, O_CLOEXEC), or the test fails. */
 void gt_pipe(int p[2]);
 

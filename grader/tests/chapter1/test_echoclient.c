@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -267,34 +266,10 @@ static int fake_serve(int c, enum fake_mode mode, size_t size)
 /* Start a helper serving one connection on 127.0.0.1 (any port) in the given mode. */
 static void fake_start(struct fake_server *f, enum fake_mode mode, size_t size)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd == -1)
-        gt_fail("socket(): %s", strerror(errno));
-    struct sockaddr_in sa;
-    socklen_t salen = sizeof sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == -1 || listen(fd, 8) == -1 ||
-        getsockname(fd, (struct sockaddr *)&sa, &salen) == -1) {
-        int e = errno;
-        close(fd);
-        gt_fail("setting up the test's echo server on 127.0.0.1: %s", strerror(e));
-    }
-    f->port = ntohs(sa.sin_port);
-
-    pid_t parent = getpid();
+    int fd = gt_listen_loopback(8, &f->port, "the test's echo server");
     double limit = 30.0 * gt_time_scale();
-    f->pid = fork();
-    if (f->pid == -1) {
-        int e = errno;
-        close(fd);
-        gt_fail("fork() of the test's echo server: %s", strerror(e));
-    }
+    f->pid = gt_fork_helper();
     if (f->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(99);
         struct pollfd pf = {.fd = fd, .events = POLLIN};
         if (poll(&pf, 1, (int)(limit * 1000)) != 1)
             _exit(2);

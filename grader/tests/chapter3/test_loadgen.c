@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -446,21 +445,7 @@ static void fake_serve(int lfd, enum fake_mode mode, long at, struct fake_report
 /* Start a helper serving on 127.0.0.1 (any port) in the given mode. */
 static void fake_start(struct fake_server *f, enum fake_mode mode, long at)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd == -1)
-        gt_fail("socket(): %s", strerror(errno));
-    struct sockaddr_in sa;
-    socklen_t salen = sizeof sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == -1 || listen(fd, 64) == -1 ||
-        getsockname(fd, (struct sockaddr *)&sa, &salen) == -1) {
-        int e = errno;
-        close(fd);
-        gt_fail("setting up the test's echo server on 127.0.0.1: %s", strerror(e));
-    }
-    f->port = ntohs(sa.sin_port);
+    int fd = gt_listen_loopback(64, &f->port, "the test's echo server");
     f->rep = mmap(NULL, sizeof *f->rep, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
                   0);
     if (f->rep == MAP_FAILED) {
@@ -470,18 +455,8 @@ static void fake_start(struct fake_server *f, enum fake_mode mode, long at)
     }
     memset(f->rep, 0, sizeof *f->rep);
 
-    pid_t parent = getpid();
-    f->pid = fork();
-    if (f->pid == -1) {
-        int e = errno;
-        close(fd);
-        munmap(f->rep, sizeof *f->rep);
-        gt_fail("fork() of the test's echo server: %s", strerror(e));
-    }
+    f->pid = gt_fork_helper();
     if (f->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(99);
         signal(SIGPIPE, SIG_IGN);
         fake_serve(fd, mode, at, f->rep);
         _exit(0);
