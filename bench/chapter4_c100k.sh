@@ -12,9 +12,12 @@
 #           every io_conn with --reuseport on one fixed port (the kernel spreads the
 #           connections over them by a hash of the addresses), each pair with a base key of
 #           its own; L loadgen processes, loadgen i with at most C100K_PER_CLIENT connections
-#           (default 19,000) bound to source address 127.0.0.(2+i) (`loadgen -b`), one
-#           message a second each for C100K_COUNT seconds (default 30: the ramp-up to 100,000 takes
-#           some 20 s here, and every connection must be open at once). Reported: the
+#           (default 19,000) bound to source address 127.0.0.(2+i) (`loadgen -b`), each
+#           sending C100K_COUNT messages (default 30) at C100K_RATE a second (default 1, as part
+#           A; decimals allowed: at 100,000 connections one message a second each is 100,000
+#           echoes a second, more than two CPUs carry while they also accept and ramp up, so a
+#           lower rate shows what holding them all at once costs). The ramp-up to 100,000
+#           takes some 20 s here, and every connection must be open at once. Reported: the
 #           connections held (the sum of loadgen's connections=, every errors=0), p50 and
 #           the worst p99 over the loadgens, and the memory per connection of io_conn + md
 #           together (VmRSS summed over the 2K processes, after less before).
@@ -35,7 +38,7 @@
 #   part,server,processes,clients,connections_wanted,connections,errors,messages,seconds,
 #   p50_us,p99_us,rss_before_kib,rss_after_kib,rss_per_conn_bytes,hard_nofile,nr_open,
 #   file_max,port_range,open_at_once (the connections open at the same time at the peak, which
-#   the memory per connection divides by)
+#   the memory per connection divides by),rate_per_conn
 
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -46,12 +49,16 @@ loadgen=$b3/loadgen
 conns_b=${C100K_CONNS:-100000}
 per_client=${C100K_PER_CLIENT:-19000}
 count=${C100K_COUNT:-30}
+rate=${C100K_RATE:-1}
 conns_a=${C100K_CONNS_A:-10000}
 key=$((0x7d000000 + ($$ % 65536) * 256)) # pair i uses key + 16 i .. + 16 i + 9
 
 for v in "$conns_b" "$per_client" "$count"; do
     case $v in '' | *[!0-9]* | 0) die "C100K_CONNS, C100K_PER_CLIENT and C100K_COUNT must be positive numbers" ;; esac
 done
+case $rate in '' | *[!0-9.]* | *.*.* | .) die "C100K_RATE must be a positive number" ;; esac
+awk -v r="$rate" 'BEGIN { exit !(r > 0) }' || die "C100K_RATE must be a positive number"
+life=$(awk -v n="$count" -v r="$rate" 'BEGIN { printf "%d", n / r + 1 }') # seconds of sending
 for p in "$loadgen" "$b3/echosvr_v1" "$b4/io_conn" "$b4/md"; do
     [ -x "$p" ] || die "$p is missing: run 'make' first"
 done
@@ -81,7 +88,7 @@ esac
 [ "$conns_a" -le "$per_proc" ] || die "part A needs $conns_a descriptors in one process; ulimit -Hn is $hard"
 
 csv=$out/chapter4_c100k.csv
-echo "part,server,processes,clients,connections_wanted,connections,errors,messages,seconds,p50_us,p99_us,rss_before_kib,rss_after_kib,rss_per_conn_bytes,hard_nofile,nr_open,file_max,port_range,open_at_once" >"$csv"
+echo "part,server,processes,clients,connections_wanted,connections,errors,messages,seconds,p50_us,p99_us,rss_before_kib,rss_after_kib,rss_per_conn_bytes,hard_nofile,nr_open,file_max,port_range,open_at_once,rate_per_conn" >"$csv"
 
 # rss PID...: the sum of VmRSS (KiB)
 rss() {
@@ -162,7 +169,7 @@ check_client "loadgen (part A)" "$tmp/a.out" "$arc"
 f=$tmp/a.out
 got=$(kv connections "$f")
 per=$(((after - before) * 1024 / conns_a))
-echo "A,echosvr_v1,1,1,$conns_a,$got,$(kv errors "$f"),$(kv messages "$f"),$(kv seconds "$f"),$(kv p50_us "$f"),$(kv p99_us "$f"),$before,$after,$per,$limits,$got" >>"$csv"
+echo "A,echosvr_v1,1,1,$conns_a,$got,$(kv errors "$f"),$(kv messages "$f"),$(kv seconds "$f"),$(kv p50_us "$f"),$(kv p99_us "$f"),$before,$after,$per,$limits,$got,1" >>"$csv"
 
 # ---- part B: K io_conn + md pairs on one port, L loadgens from 127.0.0.(2+i) -----------------
 clients=$(((conns_b + per_client - 1) / per_client))
@@ -170,7 +177,7 @@ clients=$(((conns_b + per_client - 1) / per_client))
 servers=$clients # each io_conn takes ~N/K connections, the hash's spread is small beside the rest
 max_srv=$per_proc
 echo "chapter4_c100k: part B: $conns_b connections, $servers io_conn + md pairs (--reuseport," \
-    "-c $max_srv each), $clients loadgens from 127.0.0.2 up, 1 message/s each, $count s"
+    "-c $max_srv each), $clients loadgens from 127.0.0.2 up, $rate message(s)/s each, $count messages"
 port=$(free_port)
 io_pids='' md_pids=''
 i=0
@@ -205,8 +212,8 @@ left=$conns_b
 while [ "$i" -lt "$clients" ]; do
     c=$(((left + clients - i - 1) / (clients - i)))
     left=$((left - c))
-    bg_start "$tmp/b$i.out" $((count + 150)) any "$loadgen" -a 127.0.0.1 -p "$port" \
-        -b "127.0.0.$((2 + i))" -c "$c" -s 64 -n "$count" -r 1 -q
+    bg_start "$tmp/b$i.out" $((life + 150)) any "$loadgen" -a 127.0.0.1 -p "$port" \
+        -b "127.0.0.$((2 + i))" -c "$c" -s 64 -n "$count" -r "$rate" -q
     lg_pids="$lg_pids $bg_pid"
     i=$((i + 1))
 done
@@ -252,7 +259,7 @@ base_sum=$(echo "$base_fds" | awk '{ for (i = 1; i <= NF; i++) t += $i } END { p
 at_once=$((held_srv - base_sum))
 [ "$at_once" -gt 0 ] || at_once=1
 per=$(((after - before) * 1024 / at_once))
-echo "B,io_conn+md,$((2 * servers)),$clients,$conns_b,$sum,$before,$after,$per,$limits,$at_once" >>"$csv"
+echo "B,io_conn+md,$((2 * servers)),$clients,$conns_b,$sum,$before,$after,$per,$limits,$at_once,$rate" >>"$csv"
 
 # ---- summary -------------------------------------------------------------------------------
 echo
@@ -264,7 +271,7 @@ awk -F, 'NR > 1 {
         $1, $2, $3, $4, $6, $5, $7, $8, $9, $10, $11, $12, $13, $14
     if ($1 == "A") printf "    targets: p99 <= 1000 us: %s; <= 4096 bytes per connection: %s\n", \
         ($11 <= 1000) ? "met" : "not met", ($14 <= 4096) ? "met" : "not met"
-    if ($1 == "B") printf "    open at once at the peak: %d (memory per connection is over these)\n", $19
+    if ($1 == "B") printf "    %s message(s) a second per connection; open at once at the peak: %d (memory per connection is over these)\n", $20, $19
 }' "$csv"
 echo "  descriptors held by the io_conn processes at once, at most: $held_srv (before the load: $(echo "$base_fds" | tr ' ' '+'))"
 echo "  file: $csv"
