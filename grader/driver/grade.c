@@ -106,7 +106,7 @@ int main(int argc, char **argv)
 
     struct chapter chapters[MAX_CHAPTER];
     memset(chapters, 0, sizeof chapters);
-    int status = 0;
+    int status = 0, not_full = 0; /* not_full: items below their maximum, bonus ones too */
     for (int n = 1; n <= MAX_CHAPTER; n++) {
         struct chapter *c = &chapters[n - 1];
         c->number = n;
@@ -165,6 +165,7 @@ int main(int argc, char **argv)
             run_items(c, MEMCHECK);
         for (size_t i = 0; i < c->nitems; i++) {
             struct item *it = &c->items[i];
+            not_full += it->score < it->max; /* bonus tests too, for --require-full */
             if (it->t->bonus) {
                 c->bonus += it->score;
             } else {
@@ -216,7 +217,7 @@ int main(int argc, char **argv)
         (opt.gradescope && results_gradescope(opt.gradescope, chapters, selected, &tot) != 0) ||
         (opt.junit && results_junit(opt.junit, chapters, selected, &tot) != 0))
         status = EXIT_CANNOT_RUN;
-    if (status == 0 && opt.require_full && score < max)
+    if (status == 0 && opt.require_full && (score < max || not_full > 0))
         status = 1;
 out:
     for (int n = 0; n < MAX_CHAPTER; n++) {
@@ -243,7 +244,7 @@ static void usage(FILE *to)
             "  --extra-tests DIR  add an instructor's hidden tests: DIR/chapterN/*.c (Check tests\n"
             "                   written with grader/lib/gt.h) and DIR/chapterN/points (lines of\n"
             "                   grader/chapters/chapterN.points); hidden in --gradescope output\n"
-            "  --require-full   exit 1 unless every test got full marks\n"
+            "  --require-full   exit 1 unless every test got full marks (bonus tests too)\n"
             "  --no-memcheck    skip the valgrind runs (their points leave the maximum)\n"
             "  -j, --jobs N     tests run at a time (default: the number of CPUs)\n"
             "  --keep           keep the temporary build and test directories (as root, a\n"

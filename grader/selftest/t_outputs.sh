@@ -32,3 +32,14 @@ t_outputs_not_utf8() {
     grep -q 'bad ?? bytes' "$d/junit.xml" || { echo "JUnit XML lacks the reason"; return 1; }
 }
 check "grader: a reason with bytes that are not UTF-8 reaches JSON and JUnit cleaned" t_outputs_not_utf8
+
+# --require-full (what make test grades solutions/ with) fails below full marks in bonus tests
+# too: chapter 4's optional WebSocket echo test (ex4.6*, no points of the maximum) on the starter.
+t_outputs_require_full_bonus() {
+    grader/grade --src . --ch 4 --test wsecho_text_and_binary --no-memcheck --require-full >"$tmp/reqfull.out" 2>&1
+    st=$?
+    grep -q 'total: 0/0' "$tmp/reqfull.out" ||
+        { echo "expected bonus tests only:"; tail -3 "$tmp/reqfull.out"; return 1; }
+    [ $st -eq 1 ] || { echo "exit status $st, expected 1"; return 1; }
+}
+check "grader: --require-full counts the bonus tests" t_outputs_require_full_bonus
