@@ -22,8 +22,8 @@
 #             through a 4 KiB buffer on the stack (evbuffer_remove, then bufferevent_write)
 #   tutorial  the listing itself: the reference callback plus an unused zeroed 4 KiB array
 # lib.sh's helpers use the variable `name` themselves, so this script calls its own `tag`.
-# A variant is built from solutions/chapter3/echosvr_v2.c with echo_input's body replaced,
-# into build/profile/. The profile never passes or fails anything: it measures.
+# A variant is built from solutions/chapter3/ with echo_input's body (echo.c) replaced, into
+# build/profile/. The profile never passes or fails anything: it measures.
 
 BENCH_OUT=${PROFILE_OUT:-build/profile}
 export BENCH_OUT
@@ -95,18 +95,20 @@ server=$ref/echosvr_v2
 if [ -n "$variant" ]; then
     tag=echosvr_v2-$variant
     vsrc=$out/$tag-src
-    mkdir -p "$vsrc" || exit 1
+    # afresh: objects left from an older tree would be linked with today's (and crash)
+    rm -rf "$vsrc" "$out/$tag-bin" && mkdir -p "$vsrc" || exit 1
     variant_body "$variant" >"$tmp/body" || exit 1
+    cp solutions/chapter3/echosvr_v2.c solutions/chapter3/echo.h "$vsrc/" || exit 1
     # The first //@solution after echo_input's definition opens its body; //@stub closes it.
     awk -v body="$tmp/body" '
-        /^static int echo_input\(struct conn \*c\)$/ { infn = 1 }
+        /^int echo_input\(struct conn \*c\)$/ { infn = 1 }
         infn && /^[ \t]*\/\/@solution$/ { while ((getline l < body) > 0) print l; skip = 1; next }
         skip && /^[ \t]*\/\/@stub / { skip = 0; infn = 0; stub = 1; next }
         stub && /^[ \t]*\/\/@end$/ { stub = 0; next }
         skip || stub { next }
         { print }
-    ' solutions/chapter3/echosvr_v2.c >"$vsrc/echosvr_v2.c" || exit 1
-    grep -q 'evbuffer_remove\|the listing' "$vsrc/echosvr_v2.c" ||
+    ' solutions/chapter3/echo.c >"$vsrc/echo.c" || exit 1
+    grep -q 'evbuffer_remove\|the listing' "$vsrc/echo.c" ||
         die "could not splice the $variant variant into echo_input"
     case $out in /*) vout=$out/$tag-bin ;; *) vout=$top/$out/$tag-bin ;; esac
     make --no-print-directory -s -f grader/build.mk CH=3 SRC="$vsrc" OUT="$vout" \

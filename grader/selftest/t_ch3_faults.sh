@@ -11,7 +11,7 @@
 t_ch3_static_buffer() {
     d=$tmp/ch3-static
     submission "$d" 3 &&
-        patch_insert_before "$d/chapter3/echosvr_v1.c" echo_input '/* FAULT: the tutorial listing */
+        patch_insert_before "$d/chapter3/echo.c" echo_input '/* FAULT: the tutorial listing */
 static int static_copy(struct evbuffer *out, struct evbuffer *in)
 {
     static char buf[4096];
@@ -21,7 +21,7 @@ static int static_copy(struct evbuffer *out, struct evbuffer *in)
     return evbuffer_add(out, buf, len);
 }
 ' &&
-        patch_function "$d/chapter3/echosvr_v1.c" echo_input \
+        patch_function "$d/chapter3/echo.c" echo_input \
             's/evbuffer_add_buffer(\([a-z_]*\), *\([a-z_]*\))/static_copy(\1, \2)/' &&
         grade_filtered "$d" 3 echosvr_v1_ || return 1
     expect_test "$d/r.json" echosvr_v1_echo_1_byte_to_1_mib fail &&
@@ -60,12 +60,13 @@ t_ch3_sigpipe() {
         expect_test "$d/r.json" echosvr_poll_1000_clients_ref_loadgen pass
 }
 
-# 4. No back-pressure: echosvr_v1 never stops reading a client that does not read its echo
+# 4. No back-pressure: echo.c (graded through echosvr_v1) never stops reading a client that
+# does not read its echo
 # (its output threshold raised to SIZE_MAX), so its memory follows what the client sends.
 t_ch3_no_backpressure() {
     d=$tmp/ch3-nobp
     submission "$d" 3 &&
-        patch_function "$d/chapter3/echosvr_v1.c" echo_input 's/OUT_HIGH/(size_t)-1/g' &&
+        patch_function "$d/chapter3/echo.c" echo_input 's/OUT_HIGH/(size_t)-1/g' &&
         grade_filtered "$d" 3 echosvr_v1_ || return 1
     expect_test "$d/r.json" echosvr_v1_nonreading_client_memory_bounded fail "VmRSS" &&
         expect_test "$d/r.json" echosvr_v1_echo_1_byte_to_1_mib pass &&

@@ -3,39 +3,20 @@
  *
  * libevent runs the loop: an evconnlistener accepts, each connection gets a bufferevent,
  * which reads into its input buffer and writes out its output buffer by itself, and calls us
- * back. That part is given, shared with echosvr_v2, in evserver.c; this file is the echo
- * itself: what the three bufferevent callbacks do. The read callback only moves the input to
- * the output (no copy: evbuffer_add_buffer hands over the memory). A client that sends without
- * reading stops being read once OUT_HIGH bytes of its echo wait (back-pressure), so it costs
- * the server OUT_HIGH, not what it sends. SIGINT or SIGTERM ends the loop; every connection,
- * event and the base are freed, exit status 0.
+ * back. That part is given, shared with echosvr_v2, in common/evserver.c; the echo itself,
+ * what the three bufferevent callbacks do, is echo.c (your part, also shared with
+ * echosvr_v2). This file puts them together: main hands evserver the echo's hooks. A client
+ * that sends without reading stops being read once OUT_HIGH bytes of its echo wait
+ * (back-pressure), so it costs the server OUT_HIGH, not what it sends. SIGINT or SIGTERM ends
+ * the loop; every connection, event and the base are freed, exit status 0.
  */
+#include "echo.h"
 #include "evserver.h"
 #include "log.h"
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-#include <event2/util.h>
-
-#include <errno.h>
 #include <stdio.h>
 
-#define OUT_HIGH (256 * 1024) /* echo bytes waiting for a client before we stop reading it */
-#define OUT_LOW (64 * 1024)   /* ... and resume once it has read its echo down to this */
-
-/* One client: evserver allocates it (zeroed) with the connection and frees it at the close. */
-struct conn {
-    struct bufferevent *bev; /* its socket, with the input and output buffers */
-    int paused;              /* reading stopped: the output holds OUT_HIGH bytes or more */
-    int closing;             /* the client sent end of file: close once the output is empty */
-};
-
 static void usage(FILE *out);
-static int conn_opened(struct conn *c, struct bufferevent *bev, void *app);
-static int echo_input(struct conn *c);
-static int echo_output_drained(struct conn *c);
-static int echo_conn_event(struct conn *c, short what);
 
 int main(int argc, char **argv)
 {
@@ -45,7 +26,7 @@ int main(int argc, char **argv)
         .out_high = OUT_HIGH,
         .usage = usage,
         .conn_size = sizeof(struct conn),
-        .opened = conn_opened,
+        .opened = echo_opened,
         .input = {echo_input, "echo_input"},
         .drained = {echo_output_drained, "echo_output_drained"},
         .event = {echo_conn_event, "echo_conn_event"},
@@ -73,110 +54,4 @@ static void usage(FILE *out)
             "\n",
             log_progname(), OUT_HIGH / 1024);
     evserver_usage_options(out, OUT_HIGH);
-}
-
-/* A new client, set up by evserver: keep its bufferevent. */
-static int conn_opened(struct conn *c, struct bufferevent *bev, void *app)
-{
-    (void)app;
-    c->bev = bev;
-    return 0;
-}
-
-/*
- * The read callback's work: move everything in c's input buffer to its output buffer, where
- * the bufferevent writes it out by itself. Once OUT_HIGH bytes or more are waiting in the
- * output, stop reading this client (back-pressure) and ask for the write callback when the
- * output has drained to OUT_LOW. Returns 0, or -1 with errno set.
- */
-static int echo_input(struct conn *c)
-{
-    //@solution
-    struct evbuffer *in = bufferevent_get_input(c->bev);
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-
-    /* Hands over the input's memory chunks to the output: no copy and no buffer of ours, so
-     * no size limit to get wrong and no terminating byte to write past the end. */
-    if (evbuffer_add_buffer(out, in) == -1) {
-        errno = EINVAL; /* only a frozen buffer makes it fail, and libevent sets no errno */
-        return -1;
-    }
-    if (!c->paused && evbuffer_get_length(out) >= OUT_HIGH) {
-        /* The client is not reading its echo fast enough. Reading on would pile up its bytes
-         * here without bound; stopped, they wait in the kernel, and TCP's flow control makes
-         * the client's send wait in turn. */
-        if (bufferevent_disable(c->bev, EV_READ) == -1) {
-            errno = EINVAL;
-            return -1;
-        }
-        bufferevent_setwatermark(c->bev, EV_WRITE, OUT_LOW, 0);
-        c->paused = 1;
-    }
-    return 0;
-    //@stub move the input buffer to the output (evbuffer_add_buffer); above OUT_HIGH stop reading
-    //@ (void)c;
-    //@ errno = ENOSYS;
-    //@ return -1;
-    //@end
-}
-
-/*
- * The write callback's work, once c's output has drained to the write low-watermark: if
- * reading was paused, resume it (and set the low-watermark back to 0); if the client has
- * closed its side and everything went out, the connection is done.
- * Returns 0 (keep the connection), 1 (close it), or -1 with errno set.
- */
-static int echo_output_drained(struct conn *c)
-{
-    //@solution
-    size_t left = evbuffer_get_length(bufferevent_get_output(c->bev));
-    if (c->paused && left <= OUT_LOW) {
-        bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-        if (bufferevent_enable(c->bev, EV_READ) == -1) {
-            errno = EINVAL;
-            return -1;
-        }
-        c->paused = 0;
-    }
-    return c->closing && left == 0 ? 1 : 0;
-    //@stub resume reading a paused client (write low-watermark back to 0); 1 once closing and empty
-    //@ (void)c;
-    //@ errno = ENOSYS;
-    //@ return -1;
-    //@end
-}
-
-/*
- * The event callback's work: `what` holds BEV_EVENT_EOF or BEV_EVENT_ERROR (with
- * BEV_EVENT_READING or BEV_EVENT_WRITING). End of file: close now if nothing is waiting to be
- * sent, else mark c closing so that echo_output_drained closes it once the echo is out. An
- * error: close; a reset or a broken pipe is the client's normal way of leaving, any other
- * error is reported.
- * Returns 0 (keep the connection for now), 1 (close it), or -1 with errno set to the socket
- * error (the caller logs it and closes).
- */
-static int echo_conn_event(struct conn *c, short what)
-{
-    //@solution
-    if (what & BEV_EVENT_ERROR) {
-        int err = EVUTIL_SOCKET_ERROR();
-        if (err == ECONNRESET || err == EPIPE || err == 0)
-            return 1;
-        errno = err;
-        return -1;
-    }
-    if (what & BEV_EVENT_EOF) {
-        /* Half-closed: the client may still be reading. libevent stopped reading already. */
-        if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-            return 1;
-        c->closing = 1;
-        bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-    }
-    return 0;
-    //@stub end of file: close now, or once the output is empty (c->closing); errors: close
-    //@ (void)c;
-    //@ (void)what;
-    //@ errno = ENOSYS;
-    //@ return -1;
-    //@end
 }

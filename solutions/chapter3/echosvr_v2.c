@@ -1,11 +1,10 @@
 /*
  * echosvr_v2: echosvr_v1 with statistics, printed by a periodic timer event (ex3.3).
  *
- * The echo is v1's: the exercise is "extend v1", so this file has echosvr_v1.c's three gaps
- * again (the same answers), on the same given part (evserver.c), and adds what is new:
- * counters kept as the connections come, talk and go; a persistent timer event, not tied to
- * any descriptor, that prints them every -i SECONDS as one line on stdout; and one last line
- * at exit:
+ * The echo is v1's: this program links the same echo.c (ex3.2) on the same given part
+ * (common/evserver.c), and adds what is new: counters kept as the connections come, talk and
+ * go; a persistent timer event, not tied to any descriptor, that prints them every -i SECONDS
+ * as one line on stdout; and one last line at exit:
  *
  *   stats uptime_s=12.0 accepted=5 open=2 messages=100 bytes_in=6400 bytes_out=6400
  *         started=2026-11-26T11:00:00Z last_message=2026-11-26T11:00:12Z
@@ -14,6 +13,7 @@
  * read, which is not one per message the client sent (TCP keeps no message boundaries).
  */
 #include "args.h"
+#include "echo.h"
 #include "evserver.h"
 #include "log.h"
 #include "timing.h"
@@ -33,8 +33,6 @@
 #include <sys/time.h>
 #include <time.h>
 
-#define OUT_HIGH (256 * 1024) /* echo bytes waiting for a client before we stop reading it */
-#define OUT_LOW (64 * 1024)   /* ... and resume once it has read its echo down to this */
 #define INTERVAL_DEFAULT 1.0  /* -i: seconds between two statistics lines */
 #define INTERVAL_MIN 0.001
 #define INTERVAL_MAX 86400.0
@@ -69,14 +67,6 @@ struct server {
     int told_stats;  /* a failure of stats_count was logged already */
 };
 
-/* One client: evserver allocates it (zeroed) with the connection and frees it at the close. */
-struct conn {
-    struct bufferevent *bev; /* its socket, with the input and output buffers */
-    struct server *srv;      /* for the statistics */
-    int paused;              /* reading stopped: the output holds OUT_HIGH bytes or more */
-    int closing;             /* the client sent end of file: close once the output is empty */
-};
-
 static void usage(FILE *out);
 static double parse_interval(const char *s);
 static void set_interval(const char *value, void *app);
@@ -85,9 +75,6 @@ static int conn_input(struct conn *c);
 static void conn_closed(struct conn *c);
 static void output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *ctx);
 static void tick_cb(evutil_socket_t fd, short what, void *ctx);
-static int echo_input(struct conn *c);
-static int echo_output_drained(struct conn *c);
-static int echo_conn_event(struct conn *c, short what);
 static void count(struct server *srv, enum stats_what what, size_t bytes);
 static int stats_count(struct stats *st, enum stats_what what, size_t bytes, time_t now);
 static int stats_print(const struct stats *st, uint64_t now_ns, FILE *out);
@@ -194,18 +181,17 @@ static void set_interval(const char *value, void *app)
     v2->interval = parse_interval(value);
 }
 
-/* A new client, set up by evserver: keep its bufferevent, watch what leaves its output, and
- * count it. Returns 0, or -1 once logged (evserver drops the client). */
+/* A new client, set up by evserver: v1's echo_opened, then watch what leaves its output, and
+ * count it. Returns 0, or -1 once logged (evserver drops the client). c->app is our server. */
 static int conn_opened(struct conn *c, struct bufferevent *bev, void *app)
 {
-    c->bev = bev;
-    c->srv = app;
+    echo_opened(c, bev, app);
     /* Told of every change to the output buffer: what leaves it went to the client. */
     if (evbuffer_add_cb(bufferevent_get_output(bev), output_cb, c) == NULL) {
         log_msg("evbuffer_add_cb(fd=%d) failed; dropping this client", (int)bufferevent_getfd(bev));
         return -1;
     }
-    count(c->srv, STATS_ACCEPTED, 0);
+    count(c->app, STATS_ACCEPTED, 0);
     return 0;
 }
 
@@ -216,14 +202,14 @@ static int conn_input(struct conn *c)
     if (echo_input(c) == -1)
         return -1;
     if (n > 0)
-        count(c->srv, STATS_MESSAGE, n);
+        count(c->app, STATS_MESSAGE, n);
     return 0;
 }
 
 /* c is closing, whatever the reason: one connection less open. */
 static void conn_closed(struct conn *c)
 {
-    count(c->srv, STATS_CLOSED, 0);
+    count(c->app, STATS_CLOSED, 0);
 }
 
 /* An evbuffer callback on a client's output: info->n_deleted bytes were drained from it,
@@ -233,7 +219,7 @@ static void output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
     struct conn *c = ctx;
     (void)buf;
     if (info->n_deleted > 0)
-        count(c->srv, STATS_WRITTEN, info->n_deleted);
+        count(c->app, STATS_WRITTEN, info->n_deleted);
 }
 
 static void tick_cb(evutil_socket_t fd, short what, void *ctx)
@@ -246,104 +232,6 @@ static void tick_cb(evutil_socket_t fd, short what, void *ctx)
         /* One line each time would flood the log: say it, and stop the timer. */
         event_del(srv->tick);
     }
-}
-
-/*
- * The read callback's work: move everything in c's input buffer to its output buffer, where
- * the bufferevent writes it out by itself. Once OUT_HIGH bytes or more are waiting in the
- * output, stop reading this client (back-pressure) and ask for the write callback when the
- * output has drained to OUT_LOW. Returns 0, or -1 with errno set.
- */
-static int echo_input(struct conn *c)
-{
-    //@solution
-    struct evbuffer *in = bufferevent_get_input(c->bev);
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-
-    /* Hands over the input's memory chunks to the output: no copy and no buffer of ours, so
-     * no size limit to get wrong and no terminating byte to write past the end. */
-    if (evbuffer_add_buffer(out, in) == -1) {
-        errno = EINVAL; /* only a frozen buffer makes it fail, and libevent sets no errno */
-        return -1;
-    }
-    if (!c->paused && evbuffer_get_length(out) >= OUT_HIGH) {
-        /* The client is not reading its echo fast enough. Reading on would pile up its bytes
-         * here without bound; stopped, they wait in the kernel, and TCP's flow control makes
-         * the client's send wait in turn. */
-        if (bufferevent_disable(c->bev, EV_READ) == -1) {
-            errno = EINVAL;
-            return -1;
-        }
-        bufferevent_setwatermark(c->bev, EV_WRITE, OUT_LOW, 0);
-        c->paused = 1;
-    }
-    return 0;
-    //@stub move the input buffer to the output (evbuffer_add_buffer); above OUT_HIGH stop reading
-    //@ (void)c;
-    //@ errno = ENOSYS;
-    //@ return -1;
-    //@end
-}
-
-/*
- * The write callback's work, once c's output has drained to the write low-watermark: if
- * reading was paused, resume it (and set the low-watermark back to 0); if the client has
- * closed its side and everything went out, the connection is done.
- * Returns 0 (keep the connection), 1 (close it), or -1 with errno set.
- */
-static int echo_output_drained(struct conn *c)
-{
-    //@solution
-    size_t left = evbuffer_get_length(bufferevent_get_output(c->bev));
-    if (c->paused && left <= OUT_LOW) {
-        bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-        if (bufferevent_enable(c->bev, EV_READ) == -1) {
-            errno = EINVAL;
-            return -1;
-        }
-        c->paused = 0;
-    }
-    return c->closing && left == 0 ? 1 : 0;
-    //@stub resume reading a paused client (write low-watermark back to 0); 1 once closing and empty
-    //@ (void)c;
-    //@ errno = ENOSYS;
-    //@ return -1;
-    //@end
-}
-
-/*
- * The event callback's work: `what` holds BEV_EVENT_EOF or BEV_EVENT_ERROR (with
- * BEV_EVENT_READING or BEV_EVENT_WRITING). End of file: close now if nothing is waiting to be
- * sent, else mark c closing so that echo_output_drained closes it once the echo is out. An
- * error: close; a reset or a broken pipe is the client's normal way of leaving, any other
- * error is reported.
- * Returns 0 (keep the connection for now), 1 (close it), or -1 with errno set to the socket
- * error (the caller logs it and closes).
- */
-static int echo_conn_event(struct conn *c, short what)
-{
-    //@solution
-    if (what & BEV_EVENT_ERROR) {
-        int err = EVUTIL_SOCKET_ERROR();
-        if (err == ECONNRESET || err == EPIPE || err == 0)
-            return 1;
-        errno = err;
-        return -1;
-    }
-    if (what & BEV_EVENT_EOF) {
-        /* Half-closed: the client may still be reading. libevent stopped reading already. */
-        if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-            return 1;
-        c->closing = 1;
-        bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-    }
-    return 0;
-    //@stub end of file: close now, or once the output is empty (c->closing); errors: close
-    //@ (void)c;
-    //@ (void)what;
-    //@ errno = ENOSYS;
-    //@ return -1;
-    //@end
 }
 
 /* stats_count() with the time of this round of the loop, and its failure logged once. */

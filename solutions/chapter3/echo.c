@@ -1,0 +1,122 @@
+/*
+ * echo: what the bufferevent callbacks of chapter 3's libevent servers do with a client's bytes
+ * (ex3.2); see echo.h. echosvr_v1 and echosvr_v2 both link this file.
+ *
+ * The read callback only moves the input to the output (no copy: evbuffer_add_buffer hands
+ * over the memory). A client that sends without reading stops being read once OUT_HIGH bytes
+ * of its echo wait (back-pressure). End of file closes once the echo is out; a reset or a
+ * broken pipe is a client's normal way of leaving.
+ */
+#include "echo.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include <errno.h>
+
+int echo_opened(struct conn *c, struct bufferevent *bev, void *app)
+{
+    c->bev = bev;
+    c->app = app;
+    return 0;
+}
+
+/*
+ * The read callback's work: move everything in c's input buffer to its output buffer, where
+ * the bufferevent writes it out by itself. Once OUT_HIGH bytes or more are waiting in the
+ * output, stop reading this client (back-pressure) and ask for the write callback when the
+ * output has drained to OUT_LOW. Returns 0, or -1 with errno set.
+ */
+int echo_input(struct conn *c)
+{
+    //@solution
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+
+    /* Hands over the input's memory chunks to the output: no copy and no buffer of ours, so
+     * no size limit to get wrong and no terminating byte to write past the end. */
+    if (evbuffer_add_buffer(out, in) == -1) {
+        errno = EINVAL; /* only a frozen buffer makes it fail, and libevent sets no errno */
+        return -1;
+    }
+    if (!c->paused && evbuffer_get_length(out) >= OUT_HIGH) {
+        /* The client is not reading its echo fast enough. Reading on would pile up its bytes
+         * here without bound; stopped, they wait in the kernel, and TCP's flow control makes
+         * the client's send wait in turn. */
+        if (bufferevent_disable(c->bev, EV_READ) == -1) {
+            errno = EINVAL;
+            return -1;
+        }
+        bufferevent_setwatermark(c->bev, EV_WRITE, OUT_LOW, 0);
+        c->paused = 1;
+    }
+    return 0;
+    //@stub move the input buffer to the output (evbuffer_add_buffer); above OUT_HIGH stop reading
+    //@ (void)c;
+    //@ errno = ENOSYS;
+    //@ return -1;
+    //@end
+}
+
+/*
+ * The write callback's work, once c's output has drained to the write low-watermark: if
+ * reading was paused, resume it (and set the low-watermark back to 0); if the client has
+ * closed its side and everything went out, the connection is done.
+ * Returns 0 (keep the connection), 1 (close it), or -1 with errno set.
+ */
+int echo_output_drained(struct conn *c)
+{
+    //@solution
+    size_t left = evbuffer_get_length(bufferevent_get_output(c->bev));
+    if (c->paused && left <= OUT_LOW) {
+        bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+        if (bufferevent_enable(c->bev, EV_READ) == -1) {
+            errno = EINVAL;
+            return -1;
+        }
+        c->paused = 0;
+    }
+    return c->closing && left == 0 ? 1 : 0;
+    //@stub resume reading a paused client (write low-watermark back to 0); 1 once closing and empty
+    //@ (void)c;
+    //@ errno = ENOSYS;
+    //@ return -1;
+    //@end
+}
+
+/*
+ * The event callback's work: `what` holds BEV_EVENT_EOF or BEV_EVENT_ERROR (with
+ * BEV_EVENT_READING or BEV_EVENT_WRITING). End of file: close now if nothing is waiting to be
+ * sent, else mark c closing so that echo_output_drained closes it once the echo is out. An
+ * error: close; a reset or a broken pipe is the client's normal way of leaving, any other
+ * error is reported.
+ * Returns 0 (keep the connection for now), 1 (close it), or -1 with errno set to the socket
+ * error (the caller logs it and closes).
+ */
+int echo_conn_event(struct conn *c, short what)
+{
+    //@solution
+    if (what & BEV_EVENT_ERROR) {
+        int err = EVUTIL_SOCKET_ERROR();
+        if (err == ECONNRESET || err == EPIPE || err == 0)
+            return 1;
+        errno = err;
+        return -1;
+    }
+    if (what & BEV_EVENT_EOF) {
+        /* Half-closed: the client may still be reading. libevent stopped reading already. */
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+            return 1;
+        c->closing = 1;
+        bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    }
+    return 0;
+    //@stub end of file: close now, or once the output is empty (c->closing); errors: close
+    //@ (void)c;
+    //@ (void)what;
+    //@ errno = ENOSYS;
+    //@ return -1;
+    //@end
+}
