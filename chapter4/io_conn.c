@@ -780,14 +780,28 @@ static int md_check(struct io *io)
 }
 
 /* md `pid` died with what it had taken from io->md: close every connection it had not
- * answered (one log line), keep the others. */
+ * answered (one log line), keep the others. What it sent before it left counts first: its
+ * last replies and the closes it asked for (a WebSocket's close frame, then the close) are
+ * delivered before anything is judged unanswered, and a connection md asked to close keeps
+ * its way out (its output is sent, then it closes). */
 static void md_lost(struct io *io, pid_t pid, const char *why)
 {
+    uint64_t id, ts;
+    uint32_t len;
+    const void *p;
+    while ((p = shmmq_peek(io->from_md, &id, &ts, &len)) != NULL) {
+        int r = deliver(io, id, ts, p, len);
+        shmmq_consume(io->from_md);
+        if (r == -1) {
+            log_sys("md_lost: delivering md's last messages");
+            break;
+        }
+    }
     unsigned long closed = 0, kept = 0;
     struct conn *next;
     for (struct conn *c = io->conns; c != NULL; c = next) {
         next = c->next;
-        if (c->sent_ts > c->acked_ts && !c->close_now) {
+        if (c->sent_ts > c->acked_ts && !c->close_now && !c->closing) {
             conn_close_now(c);
             closed++;
         } else {
