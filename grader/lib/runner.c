@@ -6,7 +6,7 @@
  *
  * Tests register themselves (GT_TEST in gt.h). The driver runs one test per invocation, so
  * a crash, a hang or a stray exit() can only ever cost the test that caused it. Check runs
- * the test in a child process (fork mode) unless CK_FORK=no.
+ * the test in a child process (fork mode) unless CK_FORK=no, as on the memcheck pass.
  */
 #include <errno.h>
 #include <fcntl.h>
