@@ -47,14 +47,7 @@ count_for() {
     esac
 }
 
-placements=default
-if can_pin; then
-    placements="default pinned"
-else
-    echo "chapter1: fewer than 2 usable CPUs: only the default placement is measured" >&2
-fi
-srv_cpu_of() { if [ "$1" = pinned ]; then echo 0; else echo any; fi; }
-cli_cpu_of() { if [ "$1" = pinned ]; then echo 1; else echo any; fi; }
+bench_placements chapter1
 
 # One server per program and placement, for the whole benchmark; port_<prog>_<placement>.
 for pl in $placements; do

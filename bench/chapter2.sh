@@ -98,24 +98,9 @@ while [ "$r" -le "$runs" ]; do
 done
 
 # ---- summaries -----------------------------------------------------------------------------
-# stats_awk: awk functions shared by both summaries: med_min_max(f, k, m, fmt) over the values
-# v[f, k, 1..m] (insertion sort: m is a handful of runs).
-stats_awk='
-    function sorted(f, k, m,   i, j, x) {
-        for (i = 1; i <= m; i++) {
-            x = v[f, k, i] + 0
-            for (j = i - 1; j >= 1 && s[j] > x; j--) s[j + 1] = s[j]
-            s[j + 1] = x
-        }
-    }
-    function med_min_max(f, k, m, fmt,   med) {
-        sorted(f, k, m)
-        med = (m % 2) ? s[(m + 1) / 2] : (s[m / 2] + s[m / 2 + 1]) / 2
-        return sprintf(fmt "," fmt "," fmt, med, s[1], s[m])
-    }'
 
 mux_csv=$out/chapter2_mux.csv
-awk -F, "$stats_awk"'
+awk -F, "$bench_stats_awk"'
     NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
     {
         k = $col["mechanism"] "," $col["fds"] "," $col["n"]
@@ -129,12 +114,12 @@ awk -F, "$stats_awk"'
               "setup_ns_median,setup_ns_min,setup_ns_max"
         for (i = 1; i <= nk; i++) {
             k = order[i]
-            print k "," n[k] "," med_min_max("w", k, n[k], "%.0f") "," med_min_max("s", k, n[k], "%.0f")
+            print k "," n[k] "," stats("w", k, n[k], "%.0f") "," stats("s", k, n[k], "%.0f")
         }
     }' "$mux_raw" >"$mux_csv" || die "could not summarize $mux_raw"
 
 ipc_csv=$out/chapter2_ipc.csv
-awk -F, "$stats_awk"'
+awk -F, "$bench_stats_awk"'
     NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
     {
         k = $col["mechanism"] "," $col["size"] "," $col["placement"] "," $col["parent_cpu"] "," \
@@ -154,9 +139,9 @@ awk -F, "$stats_awk"'
               "msgs_per_s_median,msgs_per_s_min,msgs_per_s_max,mb_per_s_median,mb_per_s_min,mb_per_s_max"
         for (i = 1; i <= nk; i++) {
             k = order[i]
-            print k "," n[k] "," cnt[k] "," med_min_max("p50", k, n[k], "%.0f") "," \
-                  med_min_max("p99", k, n[k], "%.0f") "," med_min_max("rt", k, n[k], "%.0f") "," \
-                  med_min_max("msg", k, n[k], "%.0f") "," med_min_max("mb", k, n[k], "%.1f")
+            print k "," n[k] "," cnt[k] "," stats("p50", k, n[k], "%.0f") "," \
+                  stats("p99", k, n[k], "%.0f") "," stats("rt", k, n[k], "%.0f") "," \
+                  stats("msg", k, n[k], "%.0f") "," stats("mb", k, n[k], "%.1f")
         }
     }' "$ipc_raw" >"$ipc_csv" || die "could not summarize $ipc_raw"
 

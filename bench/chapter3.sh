@@ -103,14 +103,7 @@ else
 fi
 candidates=${candidates# }
 
-placements=default
-if can_pin; then
-    placements="default pinned"
-else
-    echo "chapter3: fewer than 2 usable CPUs: only the default placement is measured" >&2
-fi
-srv_cpu_of() { if [ "$1" = pinned ]; then echo 0; else echo any; fi; }
-cli_cpu_of() { if [ "$1" = pinned ]; then echo 1; else echo any; fi; }
+bench_placements chapter3
 
 # ---- servers -------------------------------------------------------------------------------
 # redis_start TAG CPU: redis-server on 127.0.0.1 on CPU. Redis takes no port 0, so it tries
@@ -291,7 +284,7 @@ done
 
 # ---- summary CSV ---------------------------------------------------------------------------
 csv=$out/chapter3.csv
-awk -F, '
+awk -F, "$bench_stats_awk"'
     NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
     {
         g = $col["config"] "," $col["placement"]
@@ -313,22 +306,6 @@ awk -F, '
         v["oth", k, m] = $col["others_cpu_pct"]
         rate_of[g, $col["run"], $col["server"]] = $col["rate"]
     }
-    # sorts v[f, k, 1..m] into s[1..m] (insertion sort: m is a handful of runs)
-    function sorted(f, k, m,   i, j, x) {
-        for (i = 1; i <= m; i++) {
-            x = v[f, k, i] + 0
-            for (j = i - 1; j >= 1 && s[j] > x; j--) s[j + 1] = s[j]
-            s[j + 1] = x
-        }
-    }
-    function med(f, k, m) {
-        sorted(f, k, m)
-        return (m % 2) ? s[(m + 1) / 2] : (s[m / 2] + s[m / 2 + 1]) / 2
-    }
-    function stats(f, k, m, fmt,   md) {
-        md = med(f, k, m)
-        return sprintf(fmt "," fmt "," fmt, md, s[1], s[m])
-    }
     # this row set'"'"'s rate / the reference'"'"'s rate in the same run, configuration, placement
     function ratios(k, ref,   i, m, x) {
         m = 0
@@ -336,7 +313,7 @@ awk -F, '
             x = rate_of[grp[k], run[k, i], ref]
             if (x > 0) v["ratio", k, ++m] = v["rate", k, i] / x
         }
-        return m ? stats("ratio", k, m, "%.3f") : ",,"
+        return stats("ratio", k, m, "%.3f")
     }
     END {
         print "benchmark,config,connections,depth,size,server,client,placement,server_cpu," \

@@ -55,14 +55,7 @@ key=$((0x7c000000 + ($$ % 65536) * 64))
 for p in "$loadgen" "$b3/echosvr_v1" "$b4/io_conn" "$b4/md"; do
     [ -x "$p" ] || die "$p is missing: run 'make' first"
 done
-placements=default
-if can_pin; then
-    placements="default pinned"
-else
-    echo "chapter4: fewer than 2 usable CPUs: only the default placement is measured" >&2
-fi
-srv_cpu_of() { if [ "$1" = pinned ]; then echo 0; else echo any; fi; }
-cli_cpu_of() { if [ "$1" = pinned ]; then echo 1; else echo any; fi; }
+bench_placements chapter4
 clk_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 # md's arguments for a candidate
@@ -168,7 +161,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- summary CSV ---------------------------------------------------------------------------
 csv=$out/chapter4.csv
-awk -F, '
+awk -F, "$bench_stats_awk"'
     NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
     {
         k = $col["config"] "," $col["server"] "," $col["placement"]
@@ -184,20 +177,6 @@ awk -F, '
         v["insys", k, m] = $col["insystem_us"]
         if ($col["server"] == "echosvr_v1") { v1_rate[g] = $col["rate"]; v1_p50[g] = $col["p50_us"] }
     }
-    function sorted(f, k, m,   i, j, x) {
-        for (i = 1; i <= m; i++) {
-            x = v[f, k, i] + 0
-            for (j = i - 1; j >= 1 && s[j] > x; j--) s[j + 1] = s[j]
-            s[j + 1] = x
-        }
-    }
-    function stats(f, k, m, fmt,   md) {
-        if (m == 0) return ",,"
-        sorted(f, k, m)
-        md = (m % 2) ? s[(m + 1) / 2] : (s[m / 2] + s[m / 2 + 1]) / 2
-        return sprintf(fmt "," fmt "," fmt, md, s[1], s[m])
-    }
-    function med(f, k, m) { split(stats(f, k, m, "%.4f"), t, ","); return t[1] }
     END {
         print "config,server,placement,runs,rate_median,rate_min,rate_max,p50_us_median," \
               "p50_us_min,p50_us_max,p99_us_median,p99_us_min,p99_us_max,vs_v1_median," \

@@ -41,6 +41,20 @@ bench_set_runs() {
     esac
 }
 
+# bench_placements NAME: placements = "default pinned" (server on CPU 0, client on CPU 1), or
+# "default" alone with a note when this machine has fewer than 2 usable CPUs; srv_cpu_of and
+# cli_cpu_of PLACEMENT name the CPU of each side ("any": the scheduler's choice).
+bench_placements() {
+    placements=default
+    if can_pin; then
+        placements="default pinned"
+    else
+        echo "$1: fewer than 2 usable CPUs: only the default placement is measured" >&2
+    fi
+}
+srv_cpu_of() { if [ "$1" = pinned ]; then echo 0; else echo any; fi; }
+cli_cpu_of() { if [ "$1" = pinned ]; then echo 1; else echo any; fi; }
+
 # bench_loop NAME: the measuring loop of an echo benchmark: $runs runs; in each, for every
 # placement of $placements and configuration of $configs, every candidate of $candidates once,
 # the first one rotating from run to run (rotated), so that no candidate always runs first.
@@ -182,10 +196,32 @@ kv() {
     tr ' ' '\n' <"$2" | sed -n "s/^$1=//p" | head -n 1
 }
 
+# bench_stats_awk: awk functions for the summaries, put in front of a program (awk -F,
+# "$bench_stats_awk"'...'). Over the values v[f, k, 1..m] (a handful of runs: insertion sort):
+# sorted(f, k, m) puts them in order into s[1..m]; med(f, k, m) is their median;
+# stats(f, k, m, fmt) is "median,min,max", each printed with fmt (",," when m is 0).
+bench_stats_awk='
+    function sorted(f, k, m,   i, j, x) {
+        for (i = 1; i <= m; i++) {
+            x = v[f, k, i] + 0
+            for (j = i - 1; j >= 1 && s[j] > x; j--) s[j + 1] = s[j]
+            s[j + 1] = x
+        }
+    }
+    function med(f, k, m) {
+        sorted(f, k, m)
+        return (m % 2) ? s[(m + 1) / 2] : (s[m / 2] + s[m / 2 + 1]) / 2
+    }
+    function stats(f, k, m, fmt,   md) {
+        if (m == 0) return ",,"
+        md = med(f, k, m)
+        return sprintf(fmt "," fmt "," fmt, md, s[1], s[m])
+    }'
+
 # summarize RAW.csv: one row per configuration of a raw CSV of runs (see chapter1.sh for the
 # columns): how many runs, and median, min and max of rate, p50_us, p99_us and max_us.
 summarize() {
-    awk -F, '
+    awk -F, "$bench_stats_awk"'
     NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
     {
         k = $col["benchmark"] "," $col["server"] "," $col["size"] "," $col["placement"] "," \
@@ -196,19 +232,6 @@ summarize() {
         v["p50_us", k, n[k]] = $col["p50_us"]
         v["p99_us", k, n[k]] = $col["p99_us"]
         v["max_us", k, n[k]] = $col["max_us"]
-    }
-    # sorts v[f, k, 1..m] into s[1..m] (insertion sort: m is a handful of runs)
-    function sorted(f, k, m,   i, j, x) {
-        for (i = 1; i <= m; i++) {
-            x = v[f, k, i] + 0
-            for (j = i - 1; j >= 1 && s[j] > x; j--) s[j + 1] = s[j]
-            s[j + 1] = x
-        }
-    }
-    function stats(f, k, m, fmt,   med) {
-        sorted(f, k, m)
-        med = (m % 2) ? s[(m + 1) / 2] : (s[m / 2] + s[m / 2 + 1]) / 2
-        return sprintf(fmt "," fmt "," fmt, med, s[1], s[m])
     }
     END {
         print "benchmark,server,size,placement,server_cpu,client_cpu,runs,count," \

@@ -22,7 +22,6 @@
 #include "stats.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -34,9 +33,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define INTERVAL_DEFAULT 1.0
-#define INTERVAL_MIN 0.01
-#define INTERVAL_MAX 3600.0
 #define ONCE_WAIT_NS 1000000000ull /* --once: how long a segment may be "being created" */
 
 /* The segment we look at. */
@@ -67,35 +63,14 @@ static void iso_time(char *buf, size_t cap, uint64_t realtime_ns);
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"key", required_argument, NULL, 'k'},
-        {"once", no_argument, NULL, 'o'},
-        {"interval", required_argument, NULL, 'i'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     struct view v = {.id = -1};
-    int have_key = 0, once = 0;
-    double interval = INTERVAL_DEFAULT;
-    int c;
+    struct args_view a;
 
     log_init(argv[0]);
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "k:i:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'k': v.key = args_ipc_key(optarg); have_key = 1; break;
-        case 'o': once = 1; break;
-        case 'i': interval = args_seconds("-i", optarg, INTERVAL_MIN, INTERVAL_MAX); break;
-        case 'h': usage(stdout); return 0;
-        default: args_bad_option(argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        args_bad_option(argv[optind]);
-    if (!have_key)
-        args_usage_error("-k KEY is required: the key echosvr_v4 was started with");
+    args_parse_view(argc, argv, usage, "the key echosvr_v4 was started with", &a);
+    v.key = args_ipc_key(a.key);
 
-    int status = once ? run_once(&v) : run_live(&v, interval);
+    int status = a.once ? run_once(&v) : run_live(&v, a.interval);
     view_detach(&v);
     return status;
 }
@@ -116,7 +91,8 @@ static void usage(FILE *out)
             "      --once            print one line and exit: 0, or 1 if no server runs\n"
             "  -i, --interval SECONDS  between two looks, %g to %g (default %g)\n"
             "  -h, --help            print this help and exit\n",
-            log_progname(), INTERVAL_MIN, INTERVAL_MAX, INTERVAL_DEFAULT);
+            log_progname(), ARGS_VIEW_INTERVAL_MIN, ARGS_VIEW_INTERVAL_MAX,
+            ARGS_VIEW_INTERVAL_DEFAULT);
 }
 
 /* --once: one line, or one line saying why there is none. Returns the exit status. */

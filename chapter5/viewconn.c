@@ -30,7 +30,6 @@
 #include "timing.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -44,9 +43,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define INTERVAL_DEFAULT 1.0
-#define INTERVAL_MIN 0.01
-#define INTERVAL_MAX 3600.0
 #define STARTING_WAIT_NS 1000000000ull /* --once: how long a table may be "being created" */
 #define SCREEN_ROWS_DEFAULT 24
 
@@ -87,38 +83,13 @@ static int live(key_t base, double interval);
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"key", required_argument, NULL, 'k'},
-        {"once", no_argument, NULL, 'o'},
-        {"interval", required_argument, NULL, 'i'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    key_t base = 0;
-    int once = 0, c;
-    double interval = INTERVAL_DEFAULT;
+    struct args_view a;
 
     log_init(argv[0]);
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "k:i:h", longopts, NULL)) != -1) {
-        if (c == 'k')
-            base = iomd_base_key(optarg);
-        else if (c == 'o')
-            once = 1;
-        else if (c == 'i')
-            interval = args_seconds("-i", optarg, INTERVAL_MIN, INTERVAL_MAX);
-        else if (c == 'h') {
-            usage(stdout);
-            return 0;
-        } else
-            args_bad_option(argv[optind - 1]);
-    }
-    if (optind < argc)
-        args_bad_option(argv[optind]);
-    if (base == 0)
-        args_usage_error("-k KEY is required: the key md was started with");
-    if (!once)
-        return live(base, interval);
+    args_parse_view(argc, argv, usage, "the key md was started with", &a);
+    key_t base = iomd_base_key(a.key);
+    if (!a.once)
+        return live(base, a.interval);
 
     /* --once: one block, or one line on stderr saying why there is none */
     struct look lk = {.base = base};
@@ -153,7 +124,8 @@ static void usage(FILE *out)
             "      --once            print one block and exit: 0, or 1 if no md runs\n"
             "  -i, --interval SECONDS  between two looks, %g to %g (default %g)\n"
             "  -h, --help            print this help and exit\n",
-            log_progname(), IOMD_STATS_OFFSET, INTERVAL_MIN, INTERVAL_MAX, INTERVAL_DEFAULT);
+            log_progname(), IOMD_STATS_OFFSET, ARGS_VIEW_INTERVAL_MIN, ARGS_VIEW_INTERVAL_MAX,
+            ARGS_VIEW_INTERVAL_DEFAULT);
 }
 
 /*

@@ -164,3 +164,44 @@ void args_parse_listen(int argc, char **argv, void (*usage)(FILE *out), struct a
     if (opt->port == -1)
         args_usage_error("-p PORT is required; 0 picks a free port");
 }
+
+void args_parse_view(int argc, char **argv, void (*usage)(FILE *out), const char *key_is,
+                     struct args_view *opt)
+{
+    static const struct option longopts[] = {
+        {"key", required_argument, NULL, 'k'},
+        {"once", no_argument, NULL, 'o'},
+        {"interval", required_argument, NULL, 'i'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    opt->key = NULL;
+    opt->once = 0;
+    opt->interval = ARGS_VIEW_INTERVAL_DEFAULT;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "k:i:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            opt->key = optarg;
+            break;
+        case 'o':
+            opt->once = 1;
+            break;
+        case 'i':
+            opt->interval =
+                args_seconds("-i", optarg, ARGS_VIEW_INTERVAL_MIN, ARGS_VIEW_INTERVAL_MAX);
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            args_bad_option(argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        args_bad_option(argv[optind]);
+    if (opt->key == NULL)
+        args_usage_error("-k KEY is required: %s", key_is);
+}

@@ -69,4 +69,20 @@ struct args_listen {
  * option, an operand or a missing -p is a usage error, so on return *opt is valid. */
 void args_parse_listen(int argc, char **argv, void (*usage)(FILE *out), struct args_listen *opt);
 
+/* The command line of a live viewer of shared memory (chapter 4's viewstat, chapter 5's
+ * viewconn): -k KEY (required), --once, -i SECONDS. */
+#define ARGS_VIEW_INTERVAL_DEFAULT 1.0
+#define ARGS_VIEW_INTERVAL_MIN 0.01
+#define ARGS_VIEW_INTERVAL_MAX 3600.0
+struct args_view {
+    const char *key; /* -k's text: each viewer reads it its own way (args_ipc_key, ...) */
+    int once;        /* --once: one look, then exit */
+    double interval; /* -i: seconds between two looks, ARGS_VIEW_INTERVAL_MIN to _MAX */
+};
+
+/* Parse such a viewer's whole command line, as args_parse_listen does; a missing -k is a usage
+ * error that says what the key is (`key_is`: "the key md was started with"). */
+void args_parse_view(int argc, char **argv, void (*usage)(FILE *out), const char *key_is,
+                     struct args_view *opt);
+
 #endif

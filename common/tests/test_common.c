@@ -1473,6 +1473,65 @@ START_TEST(args_parse_listen_help_prints_the_usage_and_exits_0)
 }
 END_TEST
 
+START_TEST(args_parse_view_takes_key_once_and_interval_with_defaults)
+{
+    static const struct {
+        const char *line;
+        const char *key;
+        int once;
+        double interval;
+    } cases[] = {
+        {"-k 0x4400", "0x4400", 0, ARGS_VIEW_INTERVAL_DEFAULT},
+        {"--key 17 --once", "17", 1, ARGS_VIEW_INTERVAL_DEFAULT},
+        {"-i 0.5 -k 9", "9", 0, 0.5},
+        {"--once --interval=3600 --key=1", "1", 1, 3600.0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct cmdline cl;
+        struct args_view opt = {NULL, -1, -1.0};
+        split_cmdline(cases[i].line, &cl);
+        args_parse_view(cl.argc, cl.argv, usage_for_test, "the key of the test", &opt);
+        ck_assert_msg(opt.key != NULL && strcmp(opt.key, cases[i].key) == 0 &&
+                          opt.once == cases[i].once && opt.interval == cases[i].interval,
+                      "'%s': key %s once %d interval %g, want %s %d %g", cases[i].line,
+                      opt.key ? opt.key : "(none)", opt.once, opt.interval, cases[i].key,
+                      cases[i].once, cases[i].interval);
+    }
+}
+END_TEST
+
+static void child_args_parse_view(const char *line)
+{
+    struct cmdline cl;
+    struct args_view opt;
+    log_init(PROG);
+    split_cmdline(line, &cl);
+    args_parse_view(cl.argc, cl.argv, usage_for_test, "the key of the test", &opt);
+}
+
+START_TEST(args_parse_view_exits_2_with_one_line_on_bad_arguments)
+{
+    static const struct {
+        const char *line;
+        const char *msg;
+    } cases[] = {
+        {"", "-k KEY is required: the key of the test"},
+        {"--once -i 2", "-k KEY is required: the key of the test"},
+        {"-k 1 extra", "unknown option or missing value: 'extra'"},
+        {"-k 1 -p 80", "unknown option or missing value: '-p'"},
+        {"-k", "unknown option or missing value: '-k'"},
+        {"-k 1 -i 0", "-i: expected seconds from 0.01 to 3600, got '0'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct child_result r;
+        char want[256];
+        run_child(child_args_parse_view, cases[i].line, &r);
+        snprintf(want, sizeof want, PROG ": %s (see --help)\n", cases[i].msg);
+        assert_usage_exit(&r, cases[i].line, want);
+    }
+}
+END_TEST
+
 /* ---- sigwatch -------------------------------------------------------------------- */
 
 /* Runs after every sigwatch test, passed or failed, so that with CK_FORK=no no handler
@@ -1790,6 +1849,8 @@ static Suite *common_suite(void)
     tcase_add_test(tc, args_parse_listen_takes_addr_and_port_with_the_default_addr);
     tcase_add_test(tc, args_parse_listen_exits_2_with_one_line_on_bad_arguments);
     tcase_add_test(tc, args_parse_listen_help_prints_the_usage_and_exits_0);
+    tcase_add_test(tc, args_parse_view_takes_key_once_and_interval_with_defaults);
+    tcase_add_test(tc, args_parse_view_exits_2_with_one_line_on_bad_arguments);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("sigwatch");
