@@ -41,6 +41,7 @@
 #define IPC_SLOT (1L << 18) /* keys reserved for one grader run: 4095 jobs of 64 keys */
 /* slot n of the keys starts at IPC_FIRST_KEY + n * IPC_SLOT (n also picks the sandbox's uids) */
 #define IPC_FIRST_KEY 0x10000000L
+#define IPC_END_KEY 0x7fffffffL /* slots end below this key */
 
 static struct {
     const char *root, *src, *filter, *json, *gradescope, *junit, *extra;
@@ -98,6 +99,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "grade: mkdtemp(%s): %s\n", run_dir, strerror(errno));
         return EXIT_CANNOT_RUN;
     }
+    int reclaimed = job_reclaim_ipc(IPC_FIRST_KEY, IPC_SLOT, IPC_END_KEY);
+    if (reclaimed > 0)
+        fprintf(stderr, "grade: removed the System V IPC objects of %d earlier grader run%s "
+                        "(killed before it could remove them)\n",
+                reclaimed, reclaimed == 1 ? "" : "s");
     if (reserve_ipc() != 0 ||
         sb_setup(run_dir, (ipc_base - IPC_FIRST_KEY) / IPC_SLOT, opt.jobs) != 0) {
         cleanup();
@@ -353,7 +359,7 @@ static void on_signal(int sig)
  * slot's first key with IPC_EXCL, so two graders on one machine never share a key. */
 static int reserve_ipc(void)
 {
-    long slots = (0x7fffffffL - IPC_FIRST_KEY) / IPC_SLOT;
+    long slots = (IPC_END_KEY - IPC_FIRST_KEY) / IPC_SLOT;
     long start = ((long)getpid() * 7919L + (long)time(NULL)) % slots;
     for (long i = 0; i < 64; i++) {
         long base = IPC_FIRST_KEY + ((start + i) % slots) * IPC_SLOT;

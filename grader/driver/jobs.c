@@ -306,6 +306,68 @@ int job_remove_ipc(long lo, long hi)
     return remove_kind("shm", lo, hi) + remove_kind("sem", lo, hi) + remove_kind("msg", lo, hi);
 }
 
+/* One line of /proc/sysvipc/shm: the fields job_reclaim_ipc needs. */
+struct shm_row {
+    long key, size, cpid, nattch, uid;
+};
+
+/* Every segment on the machine, or NULL (*n = 0) if the table can not be read. */
+static struct shm_row *shm_table(size_t *n)
+{
+    *n = 0;
+    FILE *f = fopen("/proc/sysvipc/shm", "r");
+    if (!f)
+        return NULL;
+    struct shm_row *rows = NULL;
+    size_t cap = 0;
+    char line[512];
+    if (fgets(line, sizeof line, f)) /* header */
+        while (fgets(line, sizeof line, f)) {
+            /* key shmid perms size cpid lpid nattch uid ... */
+            struct shm_row r;
+            long id, perms, lpid;
+            if (sscanf(line, "%ld %ld %lo %ld %ld %ld %ld %ld", &r.key, &id, &perms, &r.size,
+                       &r.cpid, &lpid, &r.nattch, &r.uid) != 8)
+                continue;
+            if (*n == cap) {
+                size_t more = cap ? 2 * cap : 64;
+                struct shm_row *grown = realloc(rows, more * sizeof *rows);
+                if (!grown)
+                    break;
+                rows = grown;
+                cap = more;
+            }
+            rows[(*n)++] = r;
+        }
+    fclose(f);
+    return rows;
+}
+
+int job_reclaim_ipc(long first, long slot, long end)
+{
+    size_t n;
+    struct shm_row *rows = shm_table(&n);
+    int freed = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct shm_row *m = &rows[i];
+        if (m->key < first || m->key >= end || (m->key - first) % slot != 0 || m->size != 1 ||
+            m->uid != (long)geteuid() || m->cpid <= 0)
+            continue;
+        /* a creator we may not signal (EPERM), or a pid that is taken again, counts as alive */
+        if (kill((pid_t)m->cpid, 0) == 0 || errno != ESRCH)
+            continue;
+        int busy = 0;
+        for (size_t j = 0; j < n && !busy; j++)
+            busy = rows[j].key >= m->key && rows[j].key < m->key + slot && rows[j].nattch > 0;
+        if (!busy) {
+            job_remove_ipc(m->key, m->key + slot);
+            freed++;
+        }
+    }
+    free(rows);
+    return freed;
+}
+
 static double now_s(void)
 {
     struct timespec ts;

@@ -46,4 +46,11 @@ int job_outcome(const char *dir, struct job_outcome *o);
  * in [lo, hi). Returns how many were removed. */
 int job_remove_ipc(long lo, long hi);
 
+/* A grader run claims the keys [base, base + slot) by creating a 1-byte segment at base (base =
+ * first + n * slot, below end). A run killed with SIGKILL leaves that marker behind, and the
+ * objects of the tests it was running. For each marker of ours whose creator is gone, once no
+ * segment in its range is attached any more (the orphaned tests have ended), remove everything
+ * in the range. Returns how many ranges were freed. */
+int job_reclaim_ipc(long first, long slot, long end);
+
 #endif

@@ -17,6 +17,13 @@
  *   pipe-stream, unix-stream   BATCH messages per write() / read() of a pipe / a unix socket
  *   pipe-rtt, unix-rtt         round trips over two pipes / one unix socket pair
  *   cacheline    two processes hand a counter in one cache line back and forth: the floor
+ *   floor-rtt    round trips over the bare bones of shmmq's protocol: records of the same size
+ *                in two rings, each published by a release store of the free-running tail
+ *                that the other side polls; no checks, no counters, no API: what the queue's
+ *                design costs before its code does
+ *   floor-rtt-stamp  the same, but each record carries a stamp (its index + 1, stored last
+ *                with release) and the consumer polls the record itself, never tail: the
+ *                floor of the other design (see the chapter's guide)
  *   self         one process, both ends: enqueue then dequeue each message at once (the cost
  *                of the queue's code alone; `make test` counts its instructions)
  * -P pins the parent to CPU 0 and the child to CPU 1. The queues are removed at the end.
@@ -67,8 +74,10 @@ static double run_shmmq_rtt(const struct opts *o, struct shared *sh, int wake, d
 static double run_fd_stream(const struct opts *o, struct shared *sh, int unix_socket);
 static double run_fd_rtt(const struct opts *o, struct shared *sh, int unix_socket);
 static double run_cacheline(const struct opts *o, struct shared *sh);
+static double run_floor_rtt(const struct opts *o, int stamp);
 static double run_shmmq_self(const struct opts *o);
 static void full_pause(void);
+static void relax(void);
 static void fail_now(struct shared *sh, const char *call);
 static int write_all(int fd, const void *buf, size_t len);
 static int read_all(int fd, void *buf, size_t len);
@@ -131,6 +140,8 @@ int main(int argc, char **argv)
         ns = run_fd_rtt(&o, sh, m[0] == 'u');
     else if (strcmp(m, "cacheline") == 0)
         ns = run_cacheline(&o, sh);
+    else if (strcmp(m, "floor-rtt") == 0 || strcmp(m, "floor-rtt-stamp") == 0)
+        ns = run_floor_rtt(&o, strcmp(m, "floor-rtt-stamp") == 0);
     else if (strcmp(m, "self") == 0)
         ns = run_shmmq_self(&o);
     else
@@ -154,7 +165,8 @@ static void usage(FILE *out)
             "Measures message passing between two processes; one line of results on stdout.\n"
             "  -k KEY     base System V key (KEY and KEY+1 are used)\n"
             "  -m MODE    stream (default), stream-wake, rtt, rtt-wake, pipe-stream, pipe-rtt,\n"
-            "             unix-stream, unix-rtt, cacheline, self (one process, both ends)\n"
+            "             unix-stream, unix-rtt, cacheline, floor-rtt, floor-rtt-stamp,\n"
+            "             self (one process, both ends)\n"
             "  -n COUNT   messages or round trips (default 1000000)\n"
             "  -s SIZE    payload bytes (default 64)\n"
             "  -b BATCH   messages per write/read of the pipe and socket modes (default 1)\n"
@@ -473,6 +485,100 @@ static double run_cacheline(const struct opts *o, struct shared *sh)
     return finish_child(pid) ? -1 : (double)(t1 - t0) / (2.0 * (double)n);
 }
 
+/* floor-rtt: one direction of the bare protocol. With one message in flight a ring is never
+ * full, so nobody reads head; a record that would cross the ring's end starts at 0 instead
+ * (both sides skip the same bytes). FLOOR_RING is a multiple of any record's 8-byte size. */
+#define FLOOR_RING 65536u
+
+struct floor_ring {
+    _Alignas(64) _Atomic uint64_t tail; /* the producer's line, polled by floor-rtt */
+    _Alignas(64) _Atomic uint64_t head; /* the consumer's line */
+    _Alignas(64) unsigned char ring[FLOOR_RING];
+};
+
+/* Where the record at index *at goes (skipping the ring's end if it would not fit). */
+static unsigned char *floor_slot(struct floor_ring *r, uint64_t *at, uint64_t rec)
+{
+    uint64_t pos = *at & (FLOOR_RING - 1);
+    if (pos + rec > FLOOR_RING) {
+        *at += FLOOR_RING - pos;
+        pos = 0;
+    }
+    return r->ring + pos;
+}
+
+static void floor_send(struct floor_ring *r, uint64_t *tail, const unsigned char *msg,
+                       uint64_t len, int stamp)
+{
+    uint64_t rec = SHMMQ_RECORD_SIZE(len);
+    unsigned char *p = floor_slot(r, tail, rec);
+    memcpy(p + 8, &len, sizeof len);
+    memcpy(p + SHMMQ_RECORD_HEADER, msg, len);
+    *tail += rec;
+    if (stamp) /* the record's first 8 bytes: its index + 1, never 0 */
+        atomic_store_explicit((_Atomic uint64_t *)(void *)p, *tail - rec + 1,
+                              memory_order_release);
+    else
+        atomic_store_explicit(&r->tail, *tail, memory_order_release);
+}
+
+static void floor_receive(struct floor_ring *r, uint64_t *head, unsigned char *msg, uint64_t len,
+                          int stamp)
+{
+    uint64_t rec = SHMMQ_RECORD_SIZE(len), at = *head;
+    unsigned char *p = floor_slot(r, &at, rec);
+    if (stamp)
+        while (atomic_load_explicit((_Atomic uint64_t *)(void *)p, memory_order_acquire) != at + 1)
+            relax();
+    else
+        while (atomic_load_explicit(&r->tail, memory_order_acquire) == *head)
+            relax();
+    memcpy(msg, p + SHMMQ_RECORD_HEADER, len);
+    *head = at + rec;
+    atomic_store_explicit(&r->head, *head, memory_order_release);
+}
+
+static double run_floor_rtt(const struct opts *o, int stamp)
+{
+    struct floor_ring *ab = mmap(NULL, 2 * sizeof *ab, PROT_READ | PROT_WRITE,
+                                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (ab == MAP_FAILED) {
+        log_sys("mmap(%zu bytes, shared)", 2 * sizeof *ab);
+        return -1;
+    }
+    struct floor_ring *ba = ab + 1;
+    static unsigned char msg[MAX_SIZE];
+    uint64_t len = (uint64_t)o->size, tail = 0, head = 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        pin_to(o->pin, 1);
+        for (long i = 0; i < o->count; i++) {
+            floor_receive(ab, &head, msg, len, stamp);
+            floor_send(ba, &tail, msg, len, stamp);
+        }
+        _exit(0);
+    }
+    pin_to(o->pin, 0);
+    long wrong = 0;
+    uint64_t t0 = timing_now_ns();
+    for (long i = 0; i < o->count; i++) {
+        if (len >= sizeof i)
+            memcpy(msg, &i, sizeof i);
+        floor_send(ab, &tail, msg, len, stamp);
+        floor_receive(ba, &head, msg, len, stamp);
+        long back = i;
+        if (len >= sizeof back)
+            memcpy(&back, msg, sizeof back);
+        wrong += back != i;
+    }
+    uint64_t t1 = timing_now_ns();
+    int bad = finish_child(pid);
+    munmap(ab, 2 * sizeof *ab);
+    if (wrong)
+        log_msg("%ld of %ld messages came back changed", wrong, o->count);
+    return bad || wrong ? -1 : (double)(t1 - t0) / (double)o->count;
+}
+
 /* Log the failed call and tell the other side to stop. */
 static void fail_now(struct shared *sh, const char *call)
 {
@@ -480,13 +586,18 @@ static void fail_now(struct shared *sh, const char *call)
     atomic_store(&sh->failed, 1);
 }
 
+/* Tell the CPU we are spinning (the x86 pause instruction). */
+static void relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 static void full_pause(void)
 {
-    for (int i = 0; i < 32; i++) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-    }
+    for (int i = 0; i < 32; i++)
+        relax();
 }
 
 static int write_all(int fd, const void *buf, size_t len)

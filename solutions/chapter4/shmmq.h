@@ -162,7 +162,8 @@ void shmmq_consume(shmmq *q);
  * dequeue); -1 without a FIFO. */
 int shmmq_fd(const shmmq *q);
 
-/* Consumer: spin up to spin_ns nanoseconds for a message. 1 if one is there, else 0. */
+/* Consumer: look for a message for about spin_ns nanoseconds (0: one look; the first few
+ * looks, well under a microsecond, are not counted). 1 if one is there, else 0. */
 int shmmq_wait_ready(shmmq *q, uint64_t spin_ns);
 
 /* Consumer, when dequeue said EAGAIN, before waiting on shmmq_fd: announce the sleep and
