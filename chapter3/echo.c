@@ -2,10 +2,12 @@
  * echo: what the bufferevent callbacks of chapter 3's libevent servers do with a client's bytes
  * (ex3.2); see echo.h. echosvr_v1 and echosvr_v2 both link this file.
  *
- * The read callback only moves the input to the output (no copy: evbuffer_add_buffer hands
- * over the memory). A client that sends without reading stops being read once OUT_HIGH bytes
- * of its echo wait (back-pressure). End of file closes once the echo is out; a reset or a
- * broken pipe is a client's normal way of leaving.
+ * The read callback sends the echo in the same turn of the loop when nothing else is waiting
+ * for the client (one write, and the write event stays off), and moves whatever the socket
+ * did not take to the output (no copy: evbuffer_add_buffer hands over the memory), which the
+ * bufferevent sends when the socket has room. A client that sends without reading stops being
+ * read once OUT_HIGH bytes of its echo wait (back-pressure). End of file closes once the echo
+ * is out; a reset or a broken pipe is a client's normal way of leaving.
  */
 #include "echo.h"
 
@@ -24,10 +26,12 @@ int echo_opened(struct conn *c, struct bufferevent *bev, void *app)
 }
 
 /*
- * The read callback's work: move everything in c's input buffer to its output buffer, where
- * the bufferevent writes it out by itself. Once OUT_HIGH bytes or more are waiting in the
- * output, stop reading this client (back-pressure) and ask for the write callback when the
- * output has drained to OUT_LOW. Returns 0, or -1 with errno set.
+ * The read callback's work: everything in c's input buffer goes to the client, written at once
+ * if nothing is waiting in its output buffer, else (and whatever the socket did not take)
+ * moved to the output buffer, where the bufferevent writes it out by itself. Once OUT_HIGH
+ * bytes or more are waiting in the output, stop reading this client (back-pressure) and ask
+ * for the write callback when the output has drained to OUT_LOW. Returns 0, or -1 with errno
+ * set.
  */
 int echo_input(struct conn *c)
 {

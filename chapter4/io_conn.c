@@ -50,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define OUT_HIGH (256 * 1024) /* bytes waiting for a client before we stop reading it */

@@ -2,10 +2,12 @@
  * echo: what the bufferevent callbacks of chapter 3's libevent servers do with a client's bytes
  * (ex3.2); see echo.h. echosvr_v1 and echosvr_v2 both link this file.
  *
- * The read callback only moves the input to the output (no copy: evbuffer_add_buffer hands
- * over the memory). A client that sends without reading stops being read once OUT_HIGH bytes
- * of its echo wait (back-pressure). End of file closes once the echo is out; a reset or a
- * broken pipe is a client's normal way of leaving.
+ * The read callback sends the echo in the same turn of the loop when nothing else is waiting
+ * for the client (one write, and the write event stays off), and moves whatever the socket
+ * did not take to the output (no copy: evbuffer_add_buffer hands over the memory), which the
+ * bufferevent sends when the socket has room. A client that sends without reading stops being
+ * read once OUT_HIGH bytes of its echo wait (back-pressure). End of file closes once the echo
+ * is out; a reset or a broken pipe is a client's normal way of leaving.
  */
 #include "echo.h"
 
@@ -24,10 +26,12 @@ int echo_opened(struct conn *c, struct bufferevent *bev, void *app)
 }
 
 /*
- * The read callback's work: move everything in c's input buffer to its output buffer, where
- * the bufferevent writes it out by itself. Once OUT_HIGH bytes or more are waiting in the
- * output, stop reading this client (back-pressure) and ask for the write callback when the
- * output has drained to OUT_LOW. Returns 0, or -1 with errno set.
+ * The read callback's work: everything in c's input buffer goes to the client, written at once
+ * if nothing is waiting in its output buffer, else (and whatever the socket did not take)
+ * moved to the output buffer, where the bufferevent writes it out by itself. Once OUT_HIGH
+ * bytes or more are waiting in the output, stop reading this client (back-pressure) and ask
+ * for the write callback when the output has drained to OUT_LOW. Returns 0, or -1 with errno
+ * set.
  */
 int echo_input(struct conn *c)
 {
@@ -35,9 +39,17 @@ int echo_input(struct conn *c)
     struct evbuffer *in = bufferevent_get_input(c->bev);
     struct evbuffer *out = bufferevent_get_output(c->bev);
 
+    /* Nothing older waits for this client, so the echo may go out now, in order: one write in
+     * this turn of the loop. Left to the bufferevent, the bytes would wait for the next turn,
+     * and it would switch the write event on (epoll_ctl) and off again (epoll_ctl) around that
+     * write: 5 system calls per message at one in flight instead of 3. A socket that takes
+     * only part (or, EAGAIN, none) leaves the rest in `in`; an error such as EPIPE leaves it
+     * all, and the bufferevent's own write meets the error again and reports it. */
+    if (evbuffer_get_length(out) == 0)
+        (void)evbuffer_write(in, bufferevent_getfd(c->bev));
     /* Hands over the input's memory chunks to the output: no copy and no buffer of ours, so
      * no size limit to get wrong and no terminating byte to write past the end. */
-    if (evbuffer_add_buffer(out, in) == -1) {
+    if (evbuffer_get_length(in) > 0 && evbuffer_add_buffer(out, in) == -1) {
         errno = EINVAL; /* only a frozen buffer makes it fail, and libevent sets no errno */
         return -1;
     }

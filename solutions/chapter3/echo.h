@@ -30,9 +30,11 @@ struct conn {
 /* The opened hook: a new client, set up by evserver; keeps its bufferevent and app. 0. */
 int echo_opened(struct conn *c, struct bufferevent *bev, void *app);
 
-/* The read callback's work: everything in c's input buffer to its output buffer; at OUT_HIGH
- * bytes or more in the output, stop reading c until it drains to OUT_LOW. Returns 0, or -1
- * with errno set. */
+/* The read callback's work: everything in c's input buffer to its output buffer (or, when
+ * the output is empty, straight to the socket, the rest to the output buffer: echosvr_v2
+ * counts the bytes that did not reach the output buffer as written); at OUT_HIGH bytes or
+ * more in the output, stop reading c until it drains to OUT_LOW. Returns 0, or -1 with errno
+ * set. */
 int echo_input(struct conn *c);
 
 /* The write callback's work, once c's output has drained to the write low-watermark: resume a

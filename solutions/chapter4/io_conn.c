@@ -50,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define OUT_HIGH (256 * 1024) /* bytes waiting for a client before we stop reading it */
@@ -853,7 +854,18 @@ static int deliver(struct io *io, flow_id id, uint64_t ts, const void *data, uin
     }
     if (c->closing || c->close_now)
         return 0;
-    if (bufferevent_write(c->bev, data, len) == -1) {
+    /* Nothing older waits for this client: send now, in this turn of the loop, and leave only
+     * what the socket does not take to the bufferevent (which would wait for the next turn and
+     * switch the write event on and off around its write: two more system calls a reply). An
+     * error such as EPIPE leaves it all to the bufferevent, whose write meets it again and
+     * reports it. */
+    size_t sent = 0;
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+        ssize_t n = send(bufferevent_getfd(c->bev), data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0)
+            sent = (size_t)n;
+    }
+    if (sent < len && bufferevent_write(c->bev, (const char *)data + sent, len - sent) == -1) {
         log_msg("bufferevent_write(flow 0x%016" PRIx64 ", %" PRIu32 " bytes) failed; closing it",
                 id, len);
         conn_close_now(c);
