@@ -74,13 +74,14 @@ static double run_shmmq_rtt(const struct opts *o, struct shared *sh, int wake, d
 static double run_fd_stream(const struct opts *o, struct shared *sh, int unix_socket);
 static double run_fd_rtt(const struct opts *o, struct shared *sh, int unix_socket);
 static double run_cacheline(const struct opts *o, struct shared *sh);
-static double run_floor_rtt(const struct opts *o, int stamp);
+static double run_floor_rtt(const struct opts *o, struct shared *sh, int stamp);
 static double run_shmmq_self(const struct opts *o);
 static void full_pause(void);
 static void relax(void);
 static void fail_now(struct shared *sh, const char *call);
 static int write_all(int fd, const void *buf, size_t len);
 static int read_all(int fd, void *buf, size_t len);
+static pid_t fork_child(struct shared *sh);
 static int finish_child(pid_t pid);
 
 int main(int argc, char **argv)
@@ -141,7 +142,7 @@ int main(int argc, char **argv)
     else if (strcmp(m, "cacheline") == 0)
         ns = run_cacheline(&o, sh);
     else if (strcmp(m, "floor-rtt") == 0 || strcmp(m, "floor-rtt-stamp") == 0)
-        ns = run_floor_rtt(&o, strcmp(m, "floor-rtt-stamp") == 0);
+        ns = run_floor_rtt(&o, sh, strcmp(m, "floor-rtt-stamp") == 0);
     else if (strcmp(m, "self") == 0)
         ns = run_shmmq_self(&o);
     else
@@ -265,7 +266,7 @@ static double run_shmmq_stream(const struct opts *o, struct shared *sh, int wake
     shmmq *p = open_queue(o->key, o->queue, wake, SHMMQ_PRODUCER);
     if (!p)
         return -1;
-    pid_t pid = fork();
+    pid_t pid = fork_child(sh);
     if (pid == 0) {
         pin_to(o->pin, 1);
         shmmq *q = open_queue(o->key, o->queue, wake, SHMMQ_CONSUMER);
@@ -319,7 +320,7 @@ static double run_shmmq_rtt(const struct opts *o, struct shared *sh, int wake, d
         return -1;
     }
     static unsigned char buf[MAX_SIZE];
-    pid_t pid = fork();
+    pid_t pid = fork_child(sh);
     if (pid == 0) {
         pin_to(o->pin, 1);
         shmmq *cin = open_queue(o->key, o->queue, wake, SHMMQ_CONSUMER);
@@ -388,7 +389,7 @@ static double run_fd_stream(const struct opts *o, struct shared *sh, int unix_so
         return -1;
     static unsigned char buf[MAX_SIZE];
     size_t total = (size_t)o->count * (size_t)o->size, chunk = (size_t)(o->size * o->batch);
-    pid_t pid = fork();
+    pid_t pid = fork_child(sh);
     if (pid == 0) {
         pin_to(o->pin, 1);
         close(fds[1]);
@@ -433,7 +434,7 @@ static double run_fd_rtt(const struct opts *o, struct shared *sh, int unix_socke
     int c_in = unix_socket ? a[1] : a[0], c_out = unix_socket ? a[1] : b[1];
     static unsigned char buf[MAX_SIZE];
     size_t size = (size_t)o->size ? (size_t)o->size : 1;
-    pid_t pid = fork();
+    pid_t pid = fork_child(sh);
     if (pid == 0) {
         pin_to(o->pin, 1);
         for (long i = 0; i < o->count; i++)
@@ -446,7 +447,7 @@ static double run_fd_rtt(const struct opts *o, struct shared *sh, int unix_socke
     pin_to(o->pin, 0);
     fill(buf, (long)size);
     uint64_t t0 = timing_now_ns();
-    for (long i = 0; i < o->count; i++)
+    for (long i = 0; i < o->count && !atomic_load(&sh->failed); i++)
         if (write_all(p_out, buf, size) != 0 || read_all(p_in, buf, size) != 0)
             break;
     uint64_t t1 = timing_now_ns();
@@ -462,7 +463,9 @@ static double run_fd_rtt(const struct opts *o, struct shared *sh, int unix_socke
 static double run_cacheline(const struct opts *o, struct shared *sh)
 {
     uint64_t n = (uint64_t)o->count;
-    pid_t pid = fork();
+    pid_t pid = fork_child(sh);
+    if (pid < 0)
+        return finish_child(pid); /* -1, said */
     if (pid == 0) {
         pin_to(o->pin, 1);
         for (uint64_t v = 1; v < 2 * n; v += 2) {
@@ -487,7 +490,9 @@ static double run_cacheline(const struct opts *o, struct shared *sh)
 
 /* floor-rtt: one direction of the bare protocol. With one message in flight a ring is never
  * full, so nobody reads head; a record that would cross the ring's end starts at 0 instead
- * (both sides skip the same bytes). FLOOR_RING is a multiple of any record's 8-byte size. */
+ * (both sides skip the same bytes). Every record has the same size, so the records of every
+ * lap start at the same places: a stamp's place never held payload bytes, and a stale stamp
+ * there (an earlier lap's index + 1) never equals the one awaited. */
 #define FLOOR_RING 65536u
 
 struct floor_ring {
@@ -538,8 +543,13 @@ static void floor_receive(struct floor_ring *r, uint64_t *head, unsigned char *m
     atomic_store_explicit(&r->head, *head, memory_order_release);
 }
 
-static double run_floor_rtt(const struct opts *o, int stamp)
+static double run_floor_rtt(const struct opts *o, struct shared *sh, int stamp)
 {
+    if (SHMMQ_RECORD_SIZE(o->size) > FLOOR_RING / 2) {
+        log_msg("-s %ld: too large for the floor modes' rings (at most %u bytes)", o->size,
+                (unsigned)(FLOOR_RING / 2 - SHMMQ_RECORD_HEADER));
+        return -1;
+    }
     struct floor_ring *ab = mmap(NULL, 2 * sizeof *ab, PROT_READ | PROT_WRITE,
                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (ab == MAP_FAILED) {
@@ -549,7 +559,11 @@ static double run_floor_rtt(const struct opts *o, int stamp)
     struct floor_ring *ba = ab + 1;
     static unsigned char msg[MAX_SIZE];
     uint64_t len = (uint64_t)o->size, tail = 0, head = 0;
-    pid_t pid = fork();
+    pid_t pid = fork_child(sh);
+    if (pid < 0) {
+        munmap(ab, 2 * sizeof *ab);
+        return finish_child(pid); /* -1, said */
+    }
     if (pid == 0) {
         pin_to(o->pin, 1);
         for (long i = 0; i < o->count; i++) {
@@ -633,6 +647,16 @@ static int read_all(int fd, void *buf, size_t len)
         len -= (size_t)n;
     }
     return 0;
+}
+
+/* fork(). If it fails, sh->failed ends the parent's waits for a child that is not there;
+ * finish_child then reports the failure. */
+static pid_t fork_child(struct shared *sh)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        atomic_store(&sh->failed, 1);
+    return pid;
 }
 
 static int finish_child(pid_t pid)
