@@ -192,7 +192,7 @@ int shmmq_wait_ready(shmmq *q, uint64_t spin_ns)
      * message of a busy ping-pong has usually come), then every CLOCK_EVERY looks; spin_ns
      * counts from the first reading. spin_ns 0 means one look. Reading it at every look made
      * the round trip 17% slower (mqbench -m rtt -P: 889 ns against 741 ns, medians of 11
-     * alternating runs); the two readings at the start of every wait, another 5% (the
+     * alternating runs); the two readings at the start of every wait, another 3 to 9% (the
      * chapter's guide has the figures). */
     uint64_t start = 0;
     unsigned pauses = 1;

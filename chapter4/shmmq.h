@@ -162,8 +162,9 @@ void shmmq_consume(shmmq *q);
  * dequeue); -1 without a FIFO. */
 int shmmq_fd(const shmmq *q);
 
-/* Consumer: look for a message for about spin_ns nanoseconds (0: one look; the first few
- * looks, well under a microsecond, are not counted). 1 if one is there, else 0. */
+/* Consumer: look for a message for about spin_ns nanoseconds (0: one look; the clock is read
+ * only every 32 looks, a microsecond or two, and not during the first 8). 1 if one is there,
+ * else 0. */
 int shmmq_wait_ready(shmmq *q, uint64_t spin_ns);
 
 /* Consumer, when dequeue said EAGAIN, before waiting on shmmq_fd: announce the sleep and
