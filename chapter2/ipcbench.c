@@ -716,17 +716,6 @@ static struct slot *slot_create(key_t key, size_t size)
     return NULL;
 }
 
-/* A hint to the CPU that we are spinning (x86's pause): it saves power and lets the other
- * hyperthread of the core run. */
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 /* 1 if process pid has ended (without reaping it: the caller's waitpid still gets it). */
 static int peer_gone(pid_t pid)
 {
@@ -750,11 +739,10 @@ static int peer_gone(pid_t pid)
  */
 static int slot_wait(_Atomic uint64_t *counter, uint64_t want, pid_t peer)
 {
-    /* YOUR CODE HERE: spin until atomic_load_explicit(counter, memory_order_acquire) >= want: cpu_relax() for SPINS_BEFORE_YIELD looks, then sched_yield(); every 1024 looks, EPIPE if peer_gone(peer) (peer > 0), ETIMEDOUT after PEER_TIMEOUT_NS */
+    /* YOUR CODE HERE: spin until atomic_load_explicit(counter, memory_order_acquire) >= want: timing_cpu_relax() for SPINS_BEFORE_YIELD looks, then sched_yield(); every 1024 looks, EPIPE if peer_gone(peer) (peer > 0), ETIMEDOUT after PEER_TIMEOUT_NS */
     (void)counter;
     (void)want;
     (void)peer;
-    (void)cpu_relax;
     (void)peer_gone;
     errno = ENOSYS;
     return -1;

@@ -77,7 +77,6 @@ static double run_cacheline(const struct opts *o, struct shared *sh);
 static double run_floor_rtt(const struct opts *o, struct shared *sh, int stamp);
 static double run_shmmq_self(const struct opts *o);
 static void full_pause(void);
-static void relax(void);
 static void fail_now(struct shared *sh, const char *call);
 static int write_all(int fd, const void *buf, size_t len);
 static int read_all(int fd, void *buf, size_t len);
@@ -497,7 +496,8 @@ static double run_cacheline(const struct opts *o, struct shared *sh)
 
 struct floor_ring {
     _Alignas(64) _Atomic uint64_t tail; /* the producer's line, polled by floor-rtt */
-    _Alignas(64) _Atomic uint64_t head; /* the consumer's line */
+    _Alignas(64) _Atomic uint64_t head; /* the consumer's line: stored as shmmq's consumer
+                                         * does, its cost is the protocol's; nobody reads it */
     _Alignas(64) unsigned char ring[FLOOR_RING];
 };
 
@@ -512,8 +512,8 @@ static unsigned char *floor_slot(struct floor_ring *r, uint64_t *at, uint64_t re
     return r->ring + pos;
 }
 
-static void floor_send(struct floor_ring *r, uint64_t *tail, const unsigned char *msg,
-                       uint64_t len, int stamp)
+static void floor_send(struct floor_ring *r, uint64_t *tail, const unsigned char *msg, uint64_t len,
+                       int stamp)
 {
     uint64_t rec = SHMMQ_RECORD_SIZE(len);
     unsigned char *p = floor_slot(r, tail, rec);
@@ -521,8 +521,7 @@ static void floor_send(struct floor_ring *r, uint64_t *tail, const unsigned char
     memcpy(p + SHMMQ_RECORD_HEADER, msg, len);
     *tail += rec;
     if (stamp) /* the record's first 8 bytes: its index + 1, never 0 */
-        atomic_store_explicit((_Atomic uint64_t *)(void *)p, *tail - rec + 1,
-                              memory_order_release);
+        atomic_store_explicit((_Atomic uint64_t *)(void *)p, *tail - rec + 1, memory_order_release);
     else
         atomic_store_explicit(&r->tail, *tail, memory_order_release);
 }
@@ -534,10 +533,10 @@ static void floor_receive(struct floor_ring *r, uint64_t *head, unsigned char *m
     unsigned char *p = floor_slot(r, &at, rec);
     if (stamp)
         while (atomic_load_explicit((_Atomic uint64_t *)(void *)p, memory_order_acquire) != at + 1)
-            relax();
+            timing_cpu_relax();
     else
         while (atomic_load_explicit(&r->tail, memory_order_acquire) == *head)
-            relax();
+            timing_cpu_relax();
     memcpy(msg, p + SHMMQ_RECORD_HEADER, len);
     *head = at + rec;
     atomic_store_explicit(&r->head, *head, memory_order_release);
@@ -550,8 +549,8 @@ static double run_floor_rtt(const struct opts *o, struct shared *sh, int stamp)
                 (unsigned)(FLOOR_RING / 2 - SHMMQ_RECORD_HEADER));
         return -1;
     }
-    struct floor_ring *ab = mmap(NULL, 2 * sizeof *ab, PROT_READ | PROT_WRITE,
-                                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct floor_ring *ab =
+        mmap(NULL, 2 * sizeof *ab, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (ab == MAP_FAILED) {
         log_sys("mmap(%zu bytes, shared)", 2 * sizeof *ab);
         return -1;
@@ -600,18 +599,10 @@ static void fail_now(struct shared *sh, const char *call)
     atomic_store(&sh->failed, 1);
 }
 
-/* Tell the CPU we are spinning (the x86 pause instruction). */
-static void relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
 static void full_pause(void)
 {
     for (int i = 0; i < 32; i++)
-        relax();
+        timing_cpu_relax();
 }
 
 static int write_all(int fd, const void *buf, size_t len)

@@ -51,7 +51,6 @@ static int fifo_open(const char *path, int *created);
 /* given helpers for the gaps (unused in the starter until they are filled) */
 static void notify(shmmq *q) __attribute__((unused));
 static void count(_Atomic uint64_t *c) __attribute__((unused));
-static void cpu_relax(void);
 
 shmmq *shmmq_open(key_t key, size_t capacity, const char *fifo_path, enum shmmq_role role)
 {
@@ -358,7 +357,7 @@ int shmmq_wait_ready(shmmq *q, uint64_t spin_ns)
         if (spin_ns == 0)
             return 0;
         for (unsigned i = 0; i < pauses; i++)
-            cpu_relax();
+            timing_cpu_relax();
         if (pauses < SPIN_PAUSES_MAX)
             pauses *= 2;
         if (looks == CLOCK_FIRST)
@@ -531,14 +530,4 @@ static void count(_Atomic uint64_t *c)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
                           memory_order_relaxed);
-}
-
-/* Tell the CPU we are spinning (frees the sibling hyperthread, saves power). */
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
 }

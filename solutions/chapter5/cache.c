@@ -131,13 +131,6 @@ static inline void copy_value(void *dst, const void *src, size_t n)
     }
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
 /*
  * A reader found a slot odd, or changed during its copy, for the tries-th time (from 1):
  * pause. At first a spin (the writer is a few nanoseconds from done); then, since the writer
@@ -147,7 +140,7 @@ static inline void cpu_relax(void)
 static int backoff(uint64_t tries, uint64_t *since)
 {
     if (tries < SPINS) {
-        cpu_relax();
+        timing_cpu_relax();
         return 0;
     }
     uint64_t now = timing_now_ns();
