@@ -41,9 +41,11 @@
  *
  * md dies. io_conn keeps its clients when md dies (SIGKILL, a crash): it sees that the pid
  * recorded as io->md's consumer is gone (a timer checks), closes, with a log line, every
- * connection that has messages md has not answered (their bytes are lost), and keeps the
- * others. A new md attaches the same queues and consumes what waits there; its answers for
- * connections closed meanwhile are dropped by their ids.
+ * connection with a message that md took from io->md and did not answer (their bytes are
+ * lost), and keeps the others: a message still in io->md waits for the next md. md takes a
+ * message from io->md only once its answer is in md->io, so a lone md loses nothing; with
+ * workers, what they held is lost. A new md attaches the same queues and consumes what waits
+ * there; its answers for connections closed meanwhile are dropped by their ids.
  *
  * Statistics lines (read by the grader): on a clean exit io_conn prints one line on stderr
  * with "exiting:" and key=value fields, among them "stale=N" (replies dropped for unknown

@@ -16,7 +16,8 @@
  *                                     capacity last (release), read by everyone
  *   [128, 192) the producer's line    tail, producer_pid, enq_msgs, enq_full, notify_writes,
  *                                     notify_errors: written by the producer only
- *   [192, 256) the consumer's line    head, consumer_pid, deq_msgs, sleeps: by the consumer only
+ *   [192, 256) the consumer's line    head, consumer_pid, deq_msgs, sleeps, deq_at_attach: by
+ *                                     the consumer only
  *   [256, 320) the wake-up line       sleeping: set to 1 by the consumer, swapped to 0 by the
  *                                     producer (and cleared by the consumer once woken)
  *   [320, 320 + capacity)  the ring   records; bytes [head, tail) are written and unread
@@ -115,6 +116,8 @@ struct shmmq_segment {
     _Atomic uint64_t deq_msgs;          /* messages dequeued */
     _Atomic uint64_t sleeps;            /* times the consumer went to sleep */
     _Atomic int32_t consumer_pid;       /* last consumer to open, 0 after its close */
+    _Atomic uint64_t deq_at_attach;     /* deq_msgs when that consumer opened: the messages
+                                           earlier consumers took (stored before its pid) */
     /* the wake-up line */
     _Alignas(64) _Atomic uint32_t sleeping; /* 1: the consumer waits for a byte on the FIFO */
     /* the ring follows at SHMMQ_RING_OFFSET */
@@ -180,10 +183,17 @@ struct shmmq_stats {
     uint64_t enq_msgs, enq_full, notify_writes, notify_errors, deq_msgs, sleeps;
     uint64_t capacity, used; /* ring bytes; bytes in use now (tail - head) */
     int32_t producer_pid, consumer_pid;
+    uint64_t deq_at_attach; /* messages taken before consumer_pid opened (the k-th message
+                               enqueued, counting from 1, is the k-th dequeued) */
 };
 
-/* A snapshot of the counters (each read on its own: they need not agree exactly). 0. */
+/* A snapshot of the counters (each read on its own: they need not agree exactly, except that
+ * deq_at_attach is the one of consumer_pid). 0. */
 int shmmq_stats(const shmmq *q, struct shmmq_stats *out);
+
+/* Producer: the messages enqueued in this queue since it was created (enq_msgs), cheaply: the
+ * producer's own counter. A message's rank in it tells which consumer took it (deq_at_attach). */
+uint64_t shmmq_enqueued(const shmmq *q);
 
 /* The largest payload this queue takes: capacity / 2 - 24. */
 uint32_t shmmq_max_payload(const shmmq *q);

@@ -71,6 +71,8 @@ struct conn {
     flow_id id;
     uint64_t sent_ts;                   /* ts of the newest message sent to md (0: none) */
     uint64_t acked_ts;                  /* the newest ts md's replies carried back */
+    uint64_t unacked_rank; /* io->md's rank (shmmq_enqueued) of the oldest message of c that md
+                              may not have answered: at most the true one (see conn_send) */
     struct conn *prev, *next;           /* io->conns: every open connection */
     struct conn *wait_prev, *wait_next; /* io->wait_head: input waiting for room in io->md */
     unsigned char waiting;              /* in the waiting list; reading stopped */
@@ -132,6 +134,7 @@ static int conn_drained(struct conn *c);
 static int conn_event(struct conn *c, short what);
 static void conn_closed(struct conn *c);
 static int conn_forward(struct conn *c);
+static int conn_send(struct conn *c);
 static int conn_update_reading(struct conn *c);
 static void conn_close_soon(struct conn *c);
 static void conn_close_now(struct conn *c);
@@ -341,8 +344,11 @@ static int io_setup(struct io *io)
         log_msg("event_add(md->io FIFO or watch timer) failed");
         return -1;
     }
-    /* md may have answered before we came (or an earlier io_conn left replies): look now. */
+    /* md may have answered before we came (or an earlier io_conn left replies): look now.
+     * And learn at once which md serves io->md: one that died before the timer's first look
+     * would otherwise never be judged. */
     event_active(io->drain_ev, EV_READ, 0);
+    event_active(io->watch_ev, EV_TIMEOUT, 0);
     return 0;
 }
 
@@ -414,7 +420,7 @@ static int conn_input(struct conn *c)
 {
     if (c->waiting || c->closing || c->close_now)
         return 0;
-    return conn_forward(c);
+    return conn_send(c);
 }
 
 /* The output drained to the write low-watermark, or conn_close_now asked for this call. */
@@ -450,7 +456,7 @@ static int conn_event(struct conn *c, short what)
             return evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
         if (c->waiting || c->close_now)
             return 0;
-        return conn_forward(c);
+        return conn_send(c);
     }
     return 0;
 }
@@ -642,6 +648,23 @@ static int conn_forward(struct conn *c)
     //@end
 }
 
+/* conn_forward, noting where c's messages stand in io->md, for md_lost: a message's rank (the
+ * k-th enqueued has rank k) is what tells whether a dead md took it (k <= the count that md
+ * had dequeued) or a new one will. Only conn_forward enqueues in between, so the ranks of the
+ * messages it sent are before + 1 .. after. The oldest one md may not have answered is the
+ * first sent while every earlier one was answered; while md answers only part of several, the
+ * one kept stays older than the truth, which can only close a connection, never leave a
+ * client waiting for bytes that are gone. */
+static int conn_send(struct conn *c)
+{
+    uint64_t before = shmmq_enqueued(c->io->to_md);
+    uint64_t sent_ts = c->sent_ts;
+    int r = conn_forward(c);
+    if (c->sent_ts != sent_ts && sent_ts <= c->acked_ts)
+        c->unacked_rank = before + 1;
+    return r;
+}
+
 /* ---- closes for md ------------------------------------------------------------------- */
 
 /* Tell md that flow id is gone (len 0). If io->md is full, the message waits in io->closes
@@ -718,7 +741,7 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
         return;
     while (!more && io->wait_head != NULL) {
         struct conn *c = io->wait_head;
-        if (conn_forward(c) == -1) {
+        if (conn_send(c) == -1) {
             if (io->status != 0)
                 return; /* io_fatal: the loop ends */
             log_sys("conn_forward(flow 0x%016" PRIx64 "); closing it", c->id);
@@ -942,13 +965,20 @@ static int md_check(struct io *io)
     //@end
 }
 
-/* md `pid` died with what it had taken from io->md: close every connection it had not
- * answered (one log line), keep the others. What it sent before it left counts first: its
- * last replies and the closes it asked for (a WebSocket's close frame, then the close) are
- * delivered before anything is judged unanswered, and a connection md asked to close keeps
- * its way out (its output is sent, then it closes). */
+/* md `pid` died with what it had taken from io->md: close every connection with a message it
+ * took and did not answer (one log line), keep the others. What it took is known by count: the
+ * messages io->md's consumers had dequeued when the next md attached (deq_at_attach), or by
+ * now if none did yet; what still waits in io->md, or was taken by a new md, is not lost,
+ * however long that md takes to answer. What the dead md sent before it left counts first:
+ * its last replies and the closes it asked for (a WebSocket's close frame, then the close)
+ * are delivered before anything is judged unanswered, and a connection md asked to close
+ * keeps its way out (its output is sent, then it closes). */
 static void md_lost(struct io *io, pid_t pid, const char *why)
 {
+    struct shmmq_stats st;
+    (void)shmmq_stats(io->to_md, &st); /* cannot fail */
+    uint64_t taken = st.consumer_pid != 0 && st.consumer_pid != pid ? st.deq_at_attach
+                                                                     : st.deq_msgs;
     uint64_t id, ts;
     uint32_t len;
     const void *p;
@@ -964,7 +994,8 @@ static void md_lost(struct io *io, pid_t pid, const char *why)
     struct conn *next;
     for (struct conn *c = io->conns; c != NULL; c = next) {
         next = c->next;
-        if (c->sent_ts > c->acked_ts && !c->close_now && !c->closing) {
+        if (c->sent_ts > c->acked_ts && c->unacked_rank <= taken && !c->close_now &&
+            !c->closing) {
             conn_close_now(c);
             closed++;
         } else {
@@ -973,7 +1004,7 @@ static void md_lost(struct io *io, pid_t pid, const char *why)
     }
     io->st.md_lost++;
     io->st.closed_md_lost += closed;
-    log_msg("md (pid %d) is %s: closed %lu connection(s) with messages it had not answered "
-            "(their bytes are lost), kept %lu",
+    log_msg("md (pid %d) is %s: closed %lu connection(s) with messages it had taken and not "
+            "answered (their bytes are lost), kept %lu",
             (int)pid, why, closed, kept);
 }

@@ -115,7 +115,12 @@ shmmq *shmmq_open(key_t key, size_t capacity, const char *fifo_path, enum shmmq_
         atomic_store_explicit(&seg->producer_pid, (int32_t)getpid(), memory_order_relaxed);
     } else {
         q->other = atomic_load_explicit(&seg->tail, memory_order_acquire);
-        atomic_store_explicit(&seg->consumer_pid, (int32_t)getpid(), memory_order_relaxed);
+        /* What earlier consumers took ends here; released with the pid, so that whoever reads
+         * this pid (acquire) reads this count, not an earlier consumer's. */
+        atomic_store_explicit(&seg->deq_at_attach,
+                              atomic_load_explicit(&seg->deq_msgs, memory_order_relaxed),
+                              memory_order_relaxed);
+        atomic_store_explicit(&seg->consumer_pid, (int32_t)getpid(), memory_order_release);
     }
     return q;
 
@@ -426,8 +431,14 @@ int shmmq_stats(const shmmq *q, struct shmmq_stats *out)
     uint64_t head = atomic_load_explicit(&s->head, memory_order_relaxed);
     out->used = atomic_load_explicit(&s->tail, memory_order_relaxed) - head;
     out->producer_pid = atomic_load_explicit(&s->producer_pid, memory_order_relaxed);
-    out->consumer_pid = atomic_load_explicit(&s->consumer_pid, memory_order_relaxed);
+    out->consumer_pid = atomic_load_explicit(&s->consumer_pid, memory_order_acquire);
+    out->deq_at_attach = atomic_load_explicit(&s->deq_at_attach, memory_order_relaxed);
     return 0;
+}
+
+uint64_t shmmq_enqueued(const shmmq *q)
+{
+    return atomic_load_explicit(&q->seg->enq_msgs, memory_order_relaxed);
 }
 
 uint32_t shmmq_max_payload(const shmmq *q)

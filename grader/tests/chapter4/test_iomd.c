@@ -22,6 +22,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -253,6 +255,102 @@ GT_TEST(io_conn_md_killed_and_restarted, 90)
     ti_close_clients(fresh, 5);
     gt_server_stop_clean(&io);
     ti_md_stop_clean(&md);
+}
+
+/* Wait up to s seconds (scaled) until io_conn's stderr holds `marker`; fail with `what`. */
+static void wait_io_says(const gt_proc *io, const char *marker, double s, const char *what)
+{
+    double deadline = gt_now() + s * gt_time_scale();
+    for (;;) {
+        ti_io_err_all(io, text, sizeof text);
+        if (strstr(text, marker) != NULL)
+            return;
+        if (gt_now() > deadline)
+            ti_fail("%s: io_conn did not log that md is gone (\"%s\") within %.0f s; its "
+                    "stderr ends with: %s",
+                    what, marker, s * gt_time_scale(), ti_io_err(io));
+        gt_sleep(0.02);
+    }
+}
+
+/* The message counters of the queue at key (read-only: the test takes no part in it). */
+static void queue_counts(key_t key, uint64_t *enq, uint64_t *deq)
+{
+    int id = shmget(key, 0, 0);
+    const struct shmmq_segment *q = id == -1 ? NULL : shmat(id, NULL, SHM_RDONLY);
+    if (q == NULL || q == (void *)-1)
+        ti_fail("shmget/shmat of the queue at key 0x%x: %s", (unsigned)key, strerror(errno));
+    *enq = atomic_load(&q->enq_msgs);
+    *deq = atomic_load(&q->deq_msgs);
+    shmdt(q);
+}
+
+/* Wait up to 10 s (scaled) until io->md's counter (enq or deq) reaches n. */
+static void wait_queue_count(int deq, uint64_t n, const char *what)
+{
+    double deadline = gt_now() + 10 * gt_time_scale();
+    uint64_t e, d;
+    for (queue_counts(ti_key(), &e, &d); (deq ? d : e) < n; queue_counts(ti_key(), &e, &d)) {
+        if (gt_now() > deadline)
+            ti_fail("%s: io->md counts %llu messages enqueued and %llu dequeued after 10 s", what,
+                    (unsigned long long)e, (unsigned long long)d);
+        gt_sleep(0.01);
+    }
+}
+
+/* md is stopped (SIGSTOP), a client sends and io_conn puts the bytes in io->md; then io_conn
+ * is stopped, md killed and, with new_md, a new md started that takes the bytes; io_conn
+ * resumes and its timer, long expired, finds md gone. The dead md never took those bytes:
+ * the client must keep its connection and get them back from the next md. */
+static void send_while_md_replaced(const char *const *new_md, const char *what)
+{
+    static ti_client c;
+    gt_proc io;
+    ti_md md, md2;
+    uint64_t enq, deq;
+    ti_md_start(&md, REF, NULL);
+    ti_io_start(&io, STUDENT, NULL);
+    ti_echo_clients(&c, 1, io.port, 700, 500, 0, "a client's round trip before md dies");
+    gt_sleep(0.25); /* io_conn's timer has seen this md */
+    queue_counts(ti_key(), &enq, &deq);
+    if (kill(md.pid, SIGSTOP) == -1)
+        ti_fail("kill(md, SIGSTOP): %s", strerror(errno));
+    send_now(&c, 300, what);
+    wait_queue_count(0, enq + 1, what);
+    if (kill(io.pid, SIGSTOP) == -1)
+        ti_fail("kill(io_conn, SIGSTOP): %s", strerror(errno));
+    ti_md_kill(&md);
+    if (new_md != NULL) {
+        ti_md_start(&md2, REF, new_md);
+        wait_queue_count(1, enq + 1, what);
+    }
+    gt_sleep(0.2); /* io_conn's 100 ms timer expires */
+    if (kill(io.pid, SIGCONT) == -1)
+        ti_fail("kill(io_conn, SIGCONT): %s", strerror(errno));
+    wait_io_says(&io, "is gone", 10, what);
+    if (new_md == NULL)
+        ti_md_start(&md2, REF, NULL);
+    ti_pump(&c, 1, 20, 0, what);
+    ti_close_clients(&c, 1);
+    gt_server_stop_clean(&io);
+    ti_md_stop_clean(&md2);
+}
+
+GT_TEST(io_conn_md_gone_keeps_bytes_still_queued, 90)
+{
+    send_while_md_replaced(NULL, "a client sent 300 bytes that md (stopped) never took, md was "
+                                 "killed, io_conn saw it gone, md started again: the bytes were "
+                                 "still in io->md, so the client keeps its connection and gets "
+                                 "them back");
+}
+
+GT_TEST(io_conn_md_replaced_keeps_bytes_new_md_holds, 90)
+{
+    const char *slow_worker[] = {"-w", "1", "-d", "600000", NULL};
+    send_while_md_replaced(slow_worker,
+                           "a client sent 300 bytes that md (stopped) never took, md was killed, "
+                           "a new md (-w 1, answering 0.6 s late) took them, then io_conn saw the "
+                           "old md gone: they are not lost, the client keeps its connection");
 }
 
 GT_TEST(md_restarted_consumes_waiting, 90)
