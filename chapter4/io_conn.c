@@ -92,6 +92,7 @@ struct io_stats {
     uint64_t md_lost;        /* times md was found gone */
     uint64_t closed_md_lost; /* connections closed because md died with their messages */
     uint64_t latency_sum_ns, latency_max_ns, latency_n;
+    uint64_t untimed; /* replies left out of the latency: no ts (0), or one not yet reached */
 };
 
 /* io_conn's state, shared by every callback (evserver_config.app). */
@@ -376,10 +377,10 @@ static void print_stats(const struct io *io)
             " bytes_to_md=%" PRIu64 " from_md=%" PRIu64 " bytes_from_md=%" PRIu64 " stale=%" PRIu64
             " queue_full=%" PRIu64 " notifications_to_md=%" PRIu64 " notifications_from_md=%" PRIu64
             " md_lost=%" PRIu64 " closed_md_lost=%" PRIu64
-            " latency_avg_us=%.1f latency_max_us=%.1f",
+            " latency_avg_us=%.1f latency_max_us=%.1f latency_untimed=%" PRIu64,
             s->accepted, s->closed, s->to_md, s->bytes_to_md, s->from_md, s->bytes_from_md,
             s->stale, s->queue_full, to.notify_writes, from.notify_writes, s->md_lost,
-            s->closed_md_lost, avg, (double)s->latency_max_ns / 1000.0);
+            s->closed_md_lost, avg, (double)s->latency_max_ns / 1000.0, s->untimed);
 }
 
 /* A queue answered EBADMSG: its indices or a length in it are corrupt. Nothing sane can be
@@ -759,8 +760,9 @@ static int drain_from_md(struct io *io)
  * or the id is from an earlier run): count it in io->st.stale and drop it. Else note how far md
  * has answered (c->acked_ts = ts if newer) and: len 0: conn_close_soon; bytes: unless the
  * connection is closing, add them to its output (bufferevent_write), count them and their
- * latency (now - ts), and once OUT_HIGH bytes wait there, pause reading it with a write
- * low-watermark of OUT_LOW (conn_drained resumes). Returns 0, or -1 with errno set.
+ * latency (now - ts; a ts of 0, or one beyond now, has none: count it in io->st.untimed), and
+ * once OUT_HIGH bytes wait there, pause reading it with a write low-watermark of OUT_LOW
+ * (conn_drained resumes). Returns 0, or -1 with errno set.
  */
 static int deliver(struct io *io, flow_id id, uint64_t ts, const void *data, uint32_t len)
 {

@@ -68,6 +68,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/shm.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -138,13 +139,69 @@ static inline key_t iomd_base_key(const char *s)
     return k;
 }
 
+/* 1 if process pid runs (a zombie, dead but not yet reaped by its parent, does not). */
+static inline int iomd_pid_alive(pid_t pid)
+{
+    if (pid <= 0)
+        return 0;
+    if (kill(pid, 0) == -1 && errno != EPERM)
+        return 0;
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+        return errno != ENOENT;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 1;
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* "pid (comm) state ...": comm may hold anything */
+    return p == NULL || (p[1] != ' ' || (p[2] != 'Z' && p[2] != 'X'));
+}
+
+/* The pid recorded as the producer or the consumer (role) of the queue at key, read without
+ * taking part in it (a read-only attach); 0 if there is none, or no such queue. */
+static inline pid_t iomd_role_pid(key_t key, enum shmmq_role role)
+{
+    int id = shmget(key, 0, 0);
+    struct shmid_ds ds;
+    if (id == -1 || shmctl(id, IPC_STAT, &ds) == -1 || ds.shm_segsz < SHMMQ_RING_OFFSET)
+        return 0;
+    const struct shmmq_segment *seg = shmat(id, NULL, SHM_RDONLY);
+    if (seg == (void *)-1)
+        return 0;
+    pid_t pid = 0;
+    if (seg->hdr.magic == SHMMQ_MAGIC)
+        pid = role == SHMMQ_PRODUCER
+                  ? atomic_load_explicit(&seg->producer_pid, memory_order_relaxed)
+                  : atomic_load_explicit(&seg->consumer_pid, memory_order_relaxed);
+    shmdt(seg);
+    return pid;
+}
+
 /* Open (create or attach) the queue at key with its notification FIFO, as role. A queue that
- * two processes use already is refused (EBUSY): a second io_conn or md on the same key would
- * be a second producer or consumer, which corrupts it. Logs why it failed (NULL, errno
+ * two processes use already, or whose producer or consumer (the role asked for) is a live
+ * process, is refused (EBUSY): a second io_conn or md on the same key would be a second
+ * producer or consumer, which corrupts it. A recorded one that is gone is replaced, and
+ * said so. Logs why it failed (NULL, errno
  * kept). */
 static inline shmmq *iomd_open(key_t key, size_t bytes, enum shmmq_role role)
 {
     char fifo[4096];
+    pid_t other = iomd_role_pid(key, role);
+    if (other != 0 && other != getpid()) {
+        const char *side = role == SHMMQ_PRODUCER ? "producer" : "consumer";
+        if (iomd_pid_alive(other)) {
+            log_msg("the queue at key 0x%x has a %s already: pid %d (another io_conn or md "
+                    "with this -k?)",
+                    (unsigned)key, side, (int)other);
+            errno = EBUSY;
+            return NULL;
+        }
+        log_msg("the queue at key 0x%x: its %s, pid %d, is gone; taking its place", (unsigned)key,
+                side, (int)other);
+    }
     int users = shm_attached_count(key);
     /* The kernel counts an attach in progress twice for a moment (shmat), so the peer that is
      * attaching right now may look like two processes: look again before refusing. */
@@ -176,27 +233,6 @@ static inline shmmq *iomd_open(key_t key, size_t bytes, enum shmmq_role role)
         errno = e;
     }
     return q;
-}
-
-/* 1 if process pid runs (a zombie, dead but not yet reaped by its parent, does not). */
-static inline int iomd_pid_alive(pid_t pid)
-{
-    if (pid <= 0)
-        return 0;
-    if (kill(pid, 0) == -1 && errno != EPERM)
-        return 0;
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd == -1)
-        return errno != ENOENT;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 1;
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')'); /* "pid (comm) state ...": comm may hold anything */
-    return p == NULL || (p[1] != ' ' || (p[2] != 'Z' && p[2] != 'X'));
 }
 
 #endif

@@ -273,8 +273,9 @@ static void wait_io_says(const gt_proc *io, const char *marker, double s, const 
     }
 }
 
-/* The message counters of the queue at key (read-only: the test takes no part in it). */
-static void queue_counts(key_t key, uint64_t *enq, uint64_t *deq)
+/* The message counters and the consumer's pid of the queue at key (read-only: the test takes
+ * no part in it). */
+static void queue_look(key_t key, uint64_t *enq, uint64_t *deq, pid_t *consumer)
 {
     int id = shmget(key, 0, 0);
     const struct shmmq_segment *q = id == -1 ? NULL : shmat(id, NULL, SHM_RDONLY);
@@ -282,7 +283,29 @@ static void queue_counts(key_t key, uint64_t *enq, uint64_t *deq)
         ti_fail("shmget/shmat of the queue at key 0x%x: %s", (unsigned)key, strerror(errno));
     *enq = atomic_load(&q->enq_msgs);
     *deq = atomic_load(&q->deq_msgs);
+    *consumer = atomic_load(&q->consumer_pid);
     shmdt(q);
+}
+
+static void queue_counts(key_t key, uint64_t *enq, uint64_t *deq)
+{
+    pid_t consumer;
+    queue_look(key, enq, deq, &consumer);
+}
+
+/* Wait up to 10 s (scaled) until md (pid) is io->md's consumer: it has attached. */
+static void wait_md_attached(pid_t pid)
+{
+    double deadline = gt_now() + 10 * gt_time_scale();
+    uint64_t e, d;
+    pid_t consumer;
+    for (queue_look(ti_key(), &e, &d, &consumer); consumer != pid;
+         queue_look(ti_key(), &e, &d, &consumer)) {
+        if (gt_now() > deadline)
+            ti_fail("md (pid %d) did not attach io->md in 10 s (its consumer is pid %d)",
+                    (int)pid, (int)consumer);
+        gt_sleep(0.01);
+    }
 }
 
 /* Wait up to 10 s (scaled) until io->md's counter (enq or deq) reaches n. */
@@ -631,12 +654,79 @@ GT_TEST(iomd_stale_reply_never_reaches_new_client, 90)
 /* ---- clean exit -------------------------------------------------------------------------------
  */
 
+/* ---- a second io_conn or md on the same key --------------------------------------------- */
+
+/* Run the program at path with -k K (and -p 0 for io_conn) while another one holds the role:
+ * it must exit with status 1 and name the other one's pid on stderr. */
+static void expect_refused(const char *prog, pid_t first, const char *when)
+{
+    gt_result r;
+    const char *io_args[] = {"-k", ti_key_arg(), "-p", "0", NULL};
+    const char *md_args[] = {"-k", ti_key_arg(), NULL};
+    int is_io = strcmp(prog, "io_conn") == 0;
+    char cmd[128], pid[32];
+    snprintf(cmd, sizeof cmd, "a second %s -k %s %s", prog, ti_key_arg(), when);
+    gt_run(&r, 10, gt_student(prog), is_io ? io_args : md_args);
+    gt_expect_exit(&r, cmd, 1);
+    snprintf(pid, sizeof pid, "%d", (int)first);
+    if (strstr(r.err, pid) == NULL)
+        ti_fail("%s refused to start, but its message does not name the %s already there (pid "
+                "%s): %s",
+                cmd, prog, pid, gt_err_or_empty(&r));
+}
+
+GT_TEST(iomd_second_instance_refused, 90)
+{
+    static ti_client c[2];
+    gt_proc io;
+    ti_md md;
+    /* io_conn alone (no md yet), then md alone (no io_conn yet): each holds its queues' roles */
+    ti_io_start(&io, STUDENT, NULL);
+    expect_refused("io_conn", io.pid, "while the first waits for md");
+    ti_md_start(&md, STUDENT, NULL);
+    wait_md_attached(md.pid);
+    expect_refused("md", md.pid, "while io_conn and md run");
+    expect_refused("io_conn", io.pid, "while io_conn and md run");
+    ti_echo_clients(c, 2, io.port, 1500, 5000, 0,
+                    "your io_conn and md, after a second of each was refused");
+    ti_close_clients(c, 2);
+    gt_server_stop_clean(&io);
+    expect_refused("md", md.pid, "while the first md runs alone");
+    ti_md_stop_clean(&md);
+    ti_expect_no_queues(2, "a second io_conn and md refused, the first ones exited on SIGTERM");
+}
+
+GT_TEST(iomd_stale_owner_taken_over, 90)
+{
+    static ti_client c[1];
+    gt_proc io, io2;
+    ti_md md;
+    ti_md_start(&md, STUDENT, NULL);
+    ti_io_start(&io, STUDENT, NULL);
+    ti_echo_clients(c, 1, io.port, 1600, 2000, 0, "your io_conn and md");
+    ti_close_clients(c, 1);
+    if (kill(io.pid, SIGKILL) == -1)
+        ti_fail("kill(io_conn, SIGKILL): %s", strerror(errno));
+    while (waitpid(io.pid, NULL, 0) == -1 && errno == EINTR)
+        ;
+    io.pid = 0;
+    /* The queues still name the dead io_conn: a new one must take its place, not be refused */
+    ti_io_start(&io2, STUDENT, NULL);
+    ti_echo_clients(c, 1, io2.port, 1610, 2000, 0,
+                    "io_conn killed (SIGKILL) and started again: the new one serves");
+    ti_close_clients(c, 1);
+    gt_server_stop_clean(&io2);
+    ti_md_stop_clean(&md);
+    ti_expect_no_queues(2, "io_conn killed, a new one and md exited on SIGTERM");
+}
+
 GT_TEST(iomd_no_leftovers_after_clean_exit, 90)
 {
     static ti_client c[2];
     gt_proc io;
     ti_md md;
     /* md first, io_conn leaves first */
+    double t0 = gt_now();
     ti_md_start(&md, STUDENT, NULL);
     ti_io_start(&io, STUDENT, NULL);
     ti_echo_clients(c, 2, io.port, 1400, 10000, 0, "your io_conn and md");
@@ -644,6 +734,10 @@ GT_TEST(iomd_no_leftovers_after_clean_exit, 90)
     gt_server_stop_clean(&io);
     ti_md_stop_clean(&md);
     ti_expect_no_queues(2, "io_conn, then md, exited on SIGTERM");
+    ti_io_err_all(&io, text, sizeof text);
+    ti_expect_sane_stats(text, "exiting:", gt_now() - t0, "your io_conn");
+    ti_md_err_all(&md, text, sizeof text);
+    ti_expect_sane_stats(text, "exiting:", gt_now() - t0, "your md");
     /* io_conn first, md leaves first */
     ti_io_start(&io, STUDENT, NULL);
     ti_md_start(&md, STUDENT, NULL);

@@ -83,6 +83,37 @@ void ti_fail(const char *fmt, ...)
     gt_fail("%s", msg);
 }
 
+void ti_expect_sane_stats(const char *text, const char *marker, double run_s, const char *who)
+{
+    const char *line = NULL;
+    for (const char *p = text; (p = strstr(p, marker)) != NULL; p++)
+        line = p;
+    if (line == NULL)
+        ti_fail("%s printed no statistics line (\"%s\") at its exit", who, marker);
+    const char *eol = strchr(line, '\n');
+    if (eol == NULL)
+        eol = line + strlen(line);
+    for (const char *eq = line; (eq = memchr(eq, '=', (size_t)(eol - eq))) != NULL; eq++) {
+        const char *name = eq;
+        while (name > line && name[-1] != ' ')
+            name--;
+        char *end;
+        double v = strtod(eq + 1, &end);
+        if (end == eq + 1)
+            continue; /* not a number */
+        int nlen = (int)(eq - name);
+        if (v < 0)
+            ti_fail("%s's exit statistics say %.*s=%g: a count or a time is never negative "
+                    "(the line: %.*s)",
+                    who, nlen, name, v, (int)(eol - line), line);
+        if (nlen > 3 && memcmp(eq - 3, "_us", 3) == 0 && v > run_s * 1e6)
+            ti_fail("%s's exit statistics say %.*s=%g, longer than the whole run (%.1f s): a "
+                    "reply without a real timestamp (ts 0) must not count as a latency (the "
+                    "line: %.*s)",
+                    who, nlen, name, v, run_s, (int)(eol - line), line);
+    }
+}
+
 long ti_stat(const char *text, const char *marker, const char *name)
 {
     const char *line = NULL;

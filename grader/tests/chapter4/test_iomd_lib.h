@@ -85,6 +85,11 @@ void ti_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn
  * or -1 if there is none. */
 long ti_stat(const char *text, const char *marker, const char *name);
 
+/* The statistics line of text that contains `marker` (the last one) is sane: every key=value
+ * number is >= 0, and every one named *_us is at most run_s seconds (the test's own duration:
+ * no latency can be longer). Fails the test naming who printed it and the field. */
+void ti_expect_sane_stats(const char *text, const char *marker, double run_s, const char *who);
+
 /* Fail unless no System V segment exists at keys K .. K+n-1 and no FIFO is left in the test
  * directory (where the programs' FIFOs go: $TMPDIR). `after` says after what. */
 void ti_expect_no_queues(int n, const char *after);

@@ -792,6 +792,7 @@ GT_TEST(wsecho_invalid_utf8_1007, 30)
 GT_TEST(wsecho_sigterm_exit_0, 60)
 {
     struct pair s;
+    double t0 = gt_now();
     start_pair(&s, NULL);
     int fd = ws_connect(&s, 0);
     fill_text(5000, 12);
@@ -815,4 +816,7 @@ GT_TEST(wsecho_sigterm_exit_0, 60)
     close(fd);
     gt_server_stop_clean(&s.io);
     ti_expect_no_queues(2, "wsecho and io_conn exited on SIGTERM");
+    static char err[65536];
+    ti_io_err_all(&s.io, err, sizeof err);
+    ti_expect_sane_stats(err, "exiting:", gt_now() - t0, "io_conn (after wsecho said goodbye)");
 }
