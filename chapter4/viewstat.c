@@ -57,7 +57,8 @@ static int view_gone(const struct view *v);
 static void view_detach(struct view *v);
 static void sample_take(const struct view *v, struct sample *s);
 static void show(const struct view *v, const struct sample *s, const struct sample *prev, int tty);
-static void say_no_server(key_t key, int err, FILE *out);
+static void say_no_server(key_t key, pid_t pid, int err, FILE *out);
+static int server_alive(pid_t pid);
 static uint64_t now_ns(clockid_t clock);
 static void iso_time(char *buf, size_t cap, uint64_t realtime_ns);
 
@@ -104,11 +105,16 @@ static int run_once(struct view *v)
             (void)nanosleep(&(struct timespec){0, 10000000}, NULL); /* the server is starting */
             continue;
         }
-        say_no_server(v->key, errno, stderr);
+        say_no_server(v->key, 0, errno, stderr);
         return 1;
     }
     struct sample s;
     sample_take(v, &s);
+    /* A killed server's segment stays, frozen: "no server runs" for a script, as --help says. */
+    if (!server_alive(s.pid)) {
+        say_no_server(v->key, s.pid, ESRCH, stderr);
+        return 1;
+    }
     show(v, &s, NULL, 0);
     return fflush(stdout) == 0 ? 0 : 1;
 }
@@ -152,7 +158,7 @@ static int run_live(struct view *v, double interval)
             if (tty || told_err != errno) { /* a pipe gets it once, not every second */
                 if (tty)
                     fputs("\033[H\033[2J", stdout);
-                say_no_server(v->key, errno, stdout);
+                say_no_server(v->key, 0, errno, stdout);
                 printf("waiting for it...\n");
                 told_err = errno;
             }
@@ -239,7 +245,7 @@ static void show(const struct view *v, const struct sample *s, const struct samp
     double bytes = (double)(s->bytes - (prev != NULL ? prev->bytes : 0));
     double mrate = secs > 0 ? msgs / secs : 0.0, brate = secs > 0 ? bytes / secs : 0.0;
     /* A server killed with SIGKILL leaves its segment behind, frozen. */
-    const char *state = kill(s->pid, 0) == 0 || errno == EPERM ? "running" : "gone";
+    const char *state = server_alive(s->pid) ? "running" : "gone";
     char started[32], last[32];
     iso_time(started, sizeof started, s->started_ns);
     iso_time(last, sizeof last, s->last_message_ns);
@@ -269,13 +275,25 @@ static void show(const struct view *v, const struct sample *s, const struct samp
            prev != NULL ? "rates since the previous look" : "rates: averages since the start");
 }
 
-/* Why there is nothing to show, in one line: the usual reason (no server) said plainly. */
-static void say_no_server(key_t key, int err, FILE *out)
+/* 1 if process pid runs (EPERM: it does, as another user). */
+static int server_alive(pid_t pid)
+{
+    return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+/* Why there is nothing to show, in one line: the usual reasons (no server, a killed one whose
+ * pid is given with ESRCH) said plainly. */
+static void say_no_server(key_t key, pid_t pid, int err, FILE *out)
 {
     if (err == ENOENT)
         fprintf(out,
                 "%s: no echosvr_v4 statistics at key 0x%x: is the server running with -k 0x%x?\n",
                 log_progname(), (unsigned)key, (unsigned)key);
+    else if (err == ESRCH)
+        fprintf(out,
+                "%s: the echosvr_v4 (pid %d) that kept the statistics at key 0x%x is gone "
+                "(killed?): they are stale; start it with -k 0x%x again\n",
+                log_progname(), (int)pid, (unsigned)key, (unsigned)key);
     else
         fprintf(out, "%s: shm_attach(key 0x%x): %s\n", log_progname(), (unsigned)key,
                 shm_strerror(err));

@@ -11,6 +11,7 @@
 #include "stats.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ipc.h>
@@ -138,27 +139,57 @@ GT_TEST(viewstat_once_shows_counters, 60)
     gt_server_stop_clean(&srv);
 }
 
-GT_TEST(viewstat_once_no_server_exit_1, 30)
+/* Run viewstat -k key --once and fail unless it exits 1 with one line naming `must_name` (the
+ * key, in hex or in decimal `alt`; or the killed server's pid, alt NULL). when: the situation. */
+static void expect_once_exit_1(key_t key, const char *must_name, const char *alt, const char *when)
 {
-    key_t key = gt_ipc_key(0);
-    char keyarg[32], dec[32];
+    char keyarg[32];
     statseg_keyarg(key, keyarg, sizeof keyarg);
-    snprintf(dec, sizeof dec, "%d", (int)key);
     const char *args[] = {"-k", keyarg, "--once", NULL};
     char cmd[128];
     gt_describe(cmd, sizeof cmd, PROG, args);
     gt_result r;
     gt_run(&r, 20, gt_student(PROG), args);
     if (r.timed_out || !WIFEXITED(r.status) || WEXITSTATUS(r.status) != 1)
-        gt_fail("%s with no server running: %s; expected exit status 1; stdout: %s; stderr: %s",
-                cmd, gt_status_str(r.status, r.timed_out), gt_out_head(&r), gt_err_or_empty(&r));
+        gt_fail("%s %s: %s; expected exit status 1; stdout: %s; stderr: %s", cmd, when,
+                gt_status_str(r.status, r.timed_out), gt_out_head(&r), gt_err_or_empty(&r));
     int lines = gt_count_lines(r.out) + gt_count_lines(r.err);
-    if (lines != 1 || (strstr(r.out, keyarg) == NULL && strstr(r.err, keyarg) == NULL &&
-                       strstr(r.out, dec) == NULL && strstr(r.err, dec) == NULL))
-        gt_fail("%s with no server exited 1, but should say so in one line naming the key (%s); "
-                "stdout: %s; stderr: %s",
-                cmd, keyarg, gt_out_head(&r), gt_err_or_empty(&r));
+    int named = strstr(r.out, must_name) != NULL || strstr(r.err, must_name) != NULL ||
+                (alt != NULL && (strstr(r.out, alt) != NULL || strstr(r.err, alt) != NULL));
+    if (lines != 1 || !named)
+        gt_fail("%s %s exited 1, but should say why in one line naming %s; stdout: %s; "
+                "stderr: %s",
+                cmd, when, must_name, gt_out_head(&r), gt_err_or_empty(&r));
+}
+
+GT_TEST(viewstat_once_no_server_exit_1, 30)
+{
+    key_t key = gt_ipc_key(0);
+    char keyarg[32], dec[32];
+    statseg_keyarg(key, keyarg, sizeof keyarg);
+    snprintf(dec, sizeof dec, "%d", (int)key);
+    expect_once_exit_1(key, keyarg, dec, "with no server running");
     statseg_expect_none(key, "after viewstat --once");
+}
+
+/* A server killed with SIGKILL leaves its segment, frozen: no server runs, whatever it holds.
+ * Naming the dead pid needs the segment attached (the student's view_attach). */
+GT_TEST(viewstat_once_killed_server_exit_1, 60)
+{
+    key_t key = gt_ipc_key(0);
+    char keyarg[32], pid[32];
+    statseg_keyarg(key, keyarg, sizeof keyarg);
+    gt_proc srv;
+    start_ref_server(&srv, keyarg);
+    snprintf(pid, sizeof pid, "%d", (int)srv.pid);
+    if (kill(srv.pid, SIGKILL) == -1 || waitpid(srv.pid, NULL, 0) != srv.pid)
+        gt_fail("killing the reference echosvr_v4 (pid %s): %s", pid, strerror(errno));
+    srv.pid = 0;
+    expect_once_exit_1(key, pid, NULL,
+                       "after its echosvr_v4 was killed (its segment stays, with a dead creator)");
+    int id = shmget(key, 0, 0);
+    if (id != -1)
+        shmctl(id, IPC_RMID, NULL); /* what the killed server left */
 }
 
 GT_TEST(viewstat_waits_and_picks_up_restarted_server, 90)
