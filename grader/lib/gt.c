@@ -1159,3 +1159,36 @@ void gt_expect_help(const gt_result *r, const char *cmd)
         gt_fail("%s exited 0 but its stdout does not contain 'usage'; stdout: %s", cmd,
                 gt_head(r->out));
 }
+
+void gt_test_help(const char *path, const char *prog)
+{
+    static const char *const args[] = {"--help", NULL};
+    char cmd[128];
+    gt_result r;
+    gt_describe(cmd, sizeof cmd, prog, args);
+    gt_run(&r, 10, path, args);
+    gt_expect_help(&r, cmd); /* gt_test_exit's 0, and the usage on stdout */
+}
+
+void gt_test_exit(const char *path, const char *prog, const char *const *args, double timeout_s,
+                  int want)
+{
+    char cmd[256];
+    gt_result r;
+    gt_describe(cmd, sizeof cmd, prog, args);
+    gt_run(&r, timeout_s, path, args);
+    gt_expect_exit(&r, cmd, want);
+}
+
+void gt_test_usage_errors(const char *path, const char *prog, const char *const *cases, size_t n,
+                          size_t width, const char *nothing_should)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *const *args = cases + i * width;
+        char cmd[256];
+        gt_result r;
+        gt_describe(cmd, sizeof cmd, prog, args);
+        gt_run(&r, 10, path, args);
+        gt_expect_usage_error(&r, cmd, nothing_should);
+    }
+}

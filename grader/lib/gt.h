@@ -216,6 +216,24 @@ void gt_expect_help(const gt_result *r, const char *cmd);
  * should run". */
 void gt_expect_usage_error(const gt_result *r, const char *cmd, const char *nothing_should);
 
+/* Run the program at `path` (named `prog` in messages) with --help and fail unless
+ * gt_expect_help holds. */
+void gt_test_help(const char *path, const char *prog);
+
+/* Run the program at `path` (named `prog` in messages) with the NULL-terminated `args` for at
+ * most timeout_s seconds (scaled) and fail unless it exits with status want (gt_expect_exit). */
+void gt_test_exit(const char *path, const char *prog, const char *const *args, double timeout_s,
+                  int want);
+
+/* Run the program at `path` with each of the n argument lists of `cases` (a [n][width] array of
+ * NULL-terminated lists) and fail unless each is a usage error (gt_expect_usage_error). Called
+ * through GT_TEST_USAGE_ERRORS, which counts the array itself. */
+void gt_test_usage_errors(const char *path, const char *prog, const char *const *cases, size_t n,
+                          size_t width, const char *nothing_should);
+#define GT_TEST_USAGE_ERRORS(path, prog, cases, nothing_should)                                  \
+    gt_test_usage_errors(path, prog, &(cases)[0][0], sizeof(cases) / sizeof((cases)[0]),          \
+                         sizeof((cases)[0]) / sizeof((cases)[0][0]), nothing_should)
+
 /* A TCP socket listening on 127.0.0.1 at a port the kernel picks, with `backlog`, or the test
  * fails (`what` names the socket in the message: "the test's echo server"). Sets *port. */
 int gt_listen_loopback(int backlog, int *port, const char *what);

@@ -411,3 +411,20 @@ GT_TEST(echosvr_fork_sigterm_with_clients_exit_0, 30)
     close_all(fds, CLIENTS);
     let_children_end(kids, nk); /* valgrind's reports of the children complete */
 }
+
+GT_TEST(echosvr_fork_help_exit_0, 10)
+{
+    gt_test_help(gt_student("echosvr_fork"), "echosvr_fork");
+}
+
+GT_TEST(echosvr_fork_bad_arguments_exit_2, 20)
+{
+    static const char *const cases[][5] = {
+        {NULL},                        /* no -p */
+        {"-p", "70000", NULL},         /* not a port */
+        {"-p", "0", "-a", "nowhere", NULL},
+        {"-p", "0", "--bogus", NULL},
+    };
+    GT_TEST_USAGE_ERRORS(gt_student("echosvr_fork"), "echosvr_fork", cases,
+                         "no server should start");
+}
