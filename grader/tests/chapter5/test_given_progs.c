@@ -2,11 +2,14 @@
  * test_given_progs.c: the exit statuses of chapter 5's given programs, each built on a student
  * file: poolbench (mempool.c, ex5.1), cachebench (cache.c, ex5.2), md (chapter 4's, with
  * connstats.c, ex5.3) and io_conn (chapter 4's, with connpool.c, ex5.4). A benchmark's short
- * run ends with status 0 only if the student's part works; bad arguments give status 2.
+ * run ends with status 0 only if the student's part works; bad arguments give status 2; a
+ * second md or io_conn at the key of a running one, status 1.
  */
 #include "gt.h"
+#include "test_apps.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 GT_TEST(poolbench_help_exit_0, 10)
 {
@@ -72,4 +75,34 @@ GT_TEST(io_conn_bad_arguments_exit_2, 20)
         {"-k", "0x1234", "-p", "0", "-q", "3", NULL},
     };
     GT_TEST_USAGE_ERRORS(gt_student("io_conn"), "io_conn", cases, "io_conn should not start");
+}
+
+/* A second md or io_conn on the key of a running pair is refused with exit status 1 (chapter 4's
+ * guide). After a round trip through the pair, both hold their roles for sure. prog: the one
+ * started twice, the student's; the other one is the reference. */
+static void expect_second_refused(const char *prog)
+{
+    int io_is_students = prog[0] == 'i';
+    ta_prog md;
+    gt_proc io;
+    ta_pair_start(&md, !io_is_students, NULL, &io, io_is_students, NULL);
+    int fd = ta_connect(io.port);
+    ta_echo(fd, 100, 1, 0, "a round trip through md and io_conn");
+    const char *md_args[] = {"-k", ta_key_arg(), NULL};
+    const char *io_args[] = {"-k", ta_key_arg(), "-p", "0", NULL};
+    char what[64];
+    snprintf(what, sizeof what, "a second %s (one runs at that key)", prog);
+    gt_test_exit(gt_student(prog), what, io_is_students ? io_args : md_args, 10, 1);
+    close(fd);
+    ta_pair_stop(&io, &md);
+}
+
+GT_TEST(md_second_instance_exit_1, 60)
+{
+    expect_second_refused("md");
+}
+
+GT_TEST(io_conn_second_instance_exit_1, 60)
+{
+    expect_second_refused("io_conn");
 }
