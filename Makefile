@@ -31,7 +31,7 @@ grader-ready:
 	@$(ENSURE_DEPS)
 	@$(SUBMAKE) driver
 
-.PHONY: grader-ready all deps grade status hint watch gradescope solutions test bench profile clean asan help starters driver programs common-tests
+.PHONY: grader-ready all deps grade status hint watch gradescope solutions test mutants bench profile clean asan help starters driver programs common-tests
 all:
 	@$(ENSURE_DEPS)
 	@$(SUBMAKE) driver programs common-tests
@@ -110,6 +110,13 @@ solutions:
 test:
 	@sh grader/selftest/run
 
+# The mutation catalogue (grader/mutants/): faulty copies of the solutions must lose points,
+# correct alternatives must not. CH=N or EX=N.M narrow it down.
+mutants:
+	@$(ENSURE_DEPS)
+	@$(SUBMAKE) driver
+	@sh grader/mutants/run $(if $(CH),--ch $(CH)) $(if $(EX),--ex $(EX))
+
 starters:
 	@grader/mkstarters
 
@@ -158,6 +165,8 @@ help:
 	@echo "  make solutions          grade the reference solutions (must get full marks)"
 	@echo "  make                    build everything into build/"
 	@echo "  make test               the project's own test suite (ends with 'N passed, M failed')"
+	@echo "  make mutants            the mutation catalogue: faulty solutions must lose points"
+	@echo "                          (CH=N, EX=N.M: one chapter or exercise)"
 	@echo "  make asan               the tests built with AddressSanitizer and UBSan"
 	@echo "  make bench              benchmarks of the reference programs: CSV and PNG plots in"
 	@echo "                          bench/results/ (installs gnuplot-nox if needed)"
