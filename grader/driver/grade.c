@@ -474,17 +474,10 @@ static int prepare_chapter(struct chapter *c)
     char list[FILE_LIST_CAP];
     fmt(list, sizeof list, "%s", c->up.student);
     for (char *save, *f = strtok_r(list, " ", &save); f; f = strtok_r(NULL, " ", &save)) {
-        char from[4400], real[4096];
+        char from[4400];
+        int taken = in_words(c->up.taken, f);
         fmt(q, sizeof q, "%s/student/%s", c->tree, f);
         fmt(from, sizeof from, "%s/%s", c->up.dir, f);
-        size_t len = strlen(opt.src);
-        int taken = c->up.dir[0] && is_regular(from);
-        if (taken && len > 1 &&
-            (!realpath(from, real) || strncmp(real, opt.src, len) != 0 || real[len] != '/')) {
-            /* a linked folder leading to the reference solution, or to any file of root's */
-            printf("  note: %s leads out of the submission (a link): using the starter's\n", f);
-            taken = 0;
-        }
         if (taken ? copy(from, q) != 0 : starter_file(n, f, q) != 0) {
             fprintf(stderr, "grade: could not copy %s\n", taken ? from : f);
             return -1;
@@ -570,7 +563,10 @@ static void summarize_build(struct chapter *c)
         size_t len = strcspn(p, "\n");
         char line[REASON_CAP];
         fmt(line, sizeof line, "%.*s", (int)len, p);
-        if (strstr(line, "error:") || strstr(line, "undefined reference")) {
+        /* the compiler's and the linker's errors, and grader/linkcheck's "rio.c: ..." lines */
+        const char *colon = strstr(line, ".c: ");
+        if (strstr(line, "error:") || strstr(line, "undefined reference") ||
+            (colon && (size_t)(colon - line) == strcspn(line, " :") - 2)) {
             c->build_errors++;
             if (!first)
                 first = p;

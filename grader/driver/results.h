@@ -35,6 +35,7 @@ struct upload_files {
     char student[FILE_LIST_CAP];   /* the chapter's student files (its build data) */
     char taken[FILE_LIST_CAP];     /* found in the upload and graded */
     char missing[FILE_LIST_CAP];   /* not in the upload: the starter's were graded */
+    char outside[FILE_LIST_CAP];   /* links leading out of the upload: the starter's too */
     char ignored[FILE_LIST_CAP];   /* in the upload but not student files: not graded */
 };
 

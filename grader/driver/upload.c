@@ -27,16 +27,6 @@ static int skipped_folder(const char *name)
     return 0;
 }
 
-/* Is word one of the space-separated words of list? */
-static int in_list(const char *list, const char *word)
-{
-    size_t len = strlen(word);
-    for (const char *p = list; (p = strstr(p, word)) != NULL; p += len)
-        if ((p == list || p[-1] == ' ') && (p[len] == ' ' || p[len] == 0))
-            return 1;
-    return 0;
-}
-
 static void add_word(char *list, size_t cap, const char *word)
 {
     size_t used = strlen(list);
@@ -74,7 +64,7 @@ static int holds_student_file(const struct chapter *c, const char *dir)
     int yes = 0;
     for (struct dirent *e; !yes && (e = readdir(d)) != NULL;) {
         char path[4400];
-        yes = in_list(c->up.student, e->d_name) &&
+        yes = in_words(c->up.student, e->d_name) &&
               is_regular(fmt(path, sizeof path, "%s/%s", dir, e->d_name));
     }
     closedir(d);
@@ -94,17 +84,21 @@ static void search(struct search *s, const char *dir, int depth)
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
             lstat(path, &st) != 0)
             continue;
-        if (S_ISDIR(st.st_mode)) { /* links to folders are never followed */
-            int n = chapter_folder(e->d_name);
+        int n = chapter_folder(e->d_name);
+        /* a link named chapterN is looked at (its files are then refused as leading out of
+         * the upload, below); other links to folders are never followed */
+        if (n && S_ISLNK(st.st_mode))
+            stat(path, &st);
+        if (S_ISDIR(st.st_mode)) {
             if (n && s->chapters[n - 1].available && holds_student_file(&s->chapters[n - 1], path))
                 found_at(s, n, path);
             else if (!n && !skipped_folder(e->d_name) && depth < MAX_DEPTH)
                 search(s, path, depth + 1);
             continue;
         }
-        for (int n = 1; n <= MAX_CHAPTER; n++)
-            if (s->chapters[n - 1].available && in_list(s->chapters[n - 1].up.student, e->d_name))
-                flat[n - 1] = 1;
+        for (int k = 1; k <= MAX_CHAPTER; k++)
+            if (s->chapters[k - 1].available && in_words(s->chapters[k - 1].up.student, e->d_name))
+                flat[k - 1] = 1;
     }
     closedir(d);
     for (int n = 1; n <= MAX_CHAPTER; n++)
@@ -144,7 +138,7 @@ static void list_ignored(struct chapter *all, struct chapter *c, const char *dir
         int student = 0;
         for (int n = 1; n <= MAX_CHAPTER; n++)
             student |= (flat || &all[n - 1] == c) && all[n - 1].available && !prefix[0] &&
-                       in_list(all[n - 1].up.student, e->d_name);
+                       in_words(all[n - 1].up.student, e->d_name);
         if (!student)
             add_word(c->up.ignored, sizeof c->up.ignored, name);
     }
@@ -212,9 +206,16 @@ int upload_locate(const char *src, const char *root, const char *work,
         char list[FILE_LIST_CAP];
         fmt(list, sizeof list, "%s", c->up.student);
         for (char *save, *f = strtok_r(list, " ", &save); f; f = strtok_r(NULL, " ", &save)) {
-            char path[4400];
+            char path[4400], real[4096];
+            size_t len = strlen(src);
             int here = c->up.dir[0] && is_regular(fmt(path, sizeof path, "%s/%s", c->up.dir, f));
-            add_word(here ? c->up.taken : c->up.missing, sizeof c->up.taken, f);
+            /* a link (to a file, or a linked chapter folder) leading to the reference solution
+             * or to any file of the machine is not the student's work */
+            if (here && len > 1 &&
+                (!realpath(path, real) || strncmp(real, src, len) != 0 || real[len] != '/'))
+                add_word(c->up.outside, sizeof c->up.outside, f);
+            else
+                add_word(here ? c->up.taken : c->up.missing, sizeof c->up.taken, f);
         }
         if (c->up.dir[0]) {
             const char *base = strrchr(c->up.dir, '/');
@@ -262,6 +263,9 @@ void upload_summary(const struct chapter *c, const char *src, char *out, size_t 
     fmt(list, sizeof list, "%s", c->up.missing);
     for (char *save, *f = strtok_r(list, " ", &save); f; f = strtok_r(NULL, " ", &save))
         put(out, cap, &used, "  %s: not in your upload; the starter's was used\n", f);
+    fmt(list, sizeof list, "%s", c->up.outside);
+    for (char *save, *f = strtok_r(list, " ", &save); f; f = strtok_r(NULL, " ", &save))
+        put(out, cap, &used, "  %s: leads out of your upload (a link); the starter's was used\n", f);
     if (c->up.ignored[0])
         put(out, cap, &used, "  ignored (not files you are graded on): %s\n", c->up.ignored);
 }
