@@ -563,10 +563,11 @@ static void summarize_build(struct chapter *c)
         size_t len = strcspn(p, "\n");
         char line[REASON_CAP];
         fmt(line, sizeof line, "%.*s", (int)len, p);
-        /* the compiler's and the linker's errors, and grader/linkcheck's "rio.c: ..." lines */
+        /* the compiler's and the linker's errors, and grader/linkcheck's "rio.c: ..." lines
+         * (a bare file name: the compiler's own lines name chapterN/rio.c) */
         const char *colon = strstr(line, ".c: ");
         if (strstr(line, "error:") || strstr(line, "undefined reference") ||
-            (colon && (size_t)(colon - line) == strcspn(line, " :") - 2)) {
+            (colon && (size_t)(colon - line) + 2 == strcspn(line, " :/"))) {
             c->build_errors++;
             if (!first)
                 first = p;

@@ -103,3 +103,17 @@ t_uploads_build_failures() {
         "$d/unused.json" >/dev/null || { echo "the warning is not explained"; return 1; }
 }
 check "uploads: build failures are quoted in every output, never 'status 127'" t_uploads_build_failures
+
+# `make starters` in that checkout (its chapter1/rio.c holds an answer) refuses to overwrite it,
+# and does with FORCE=1.
+t_uploads_starters_keep_work() {
+    g=$tmp/uploads/instructor
+    [ -d "$g" ] || return 1
+    (cd "$g" && grader/mkstarters) >"$g.out" 2>&1
+    st=$?
+    cat "$g.out"
+    [ $st -eq 2 ] && grep -q "chapter1/rio.c" "$g.out" &&
+        cmp -s "$g/chapter1/rio.c" solutions/chapter1/rio.c || return 1
+    (cd "$g" && FORCE=1 grader/mkstarters >/dev/null) && cmp -s "$g/chapter1/rio.c" chapter1/rio.c
+}
+check "uploads: make starters keeps a changed student file unless FORCE=1" t_uploads_starters_keep_work
