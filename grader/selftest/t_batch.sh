@@ -44,11 +44,16 @@ t_batch() {
     mkdir -p "$b/make/judy/a/b" && cp -R chapter1 "$b/make/judy/a/b/" &&
         (cd "$b/make/judy" && zip -qr "$b/subs/judy.zip" a) || return 1
     mkdir -p "$b/tmp"
-    TMPDIR=$b/tmp grader/grade --batch "$b/subs" -j 2 -o "$b/gradebook.csv" --ch 1 --no-memcheck ||
+    # ex1.1's tests only (rio_): every submission's fault or attack is in rio.c, and a grading
+    # then takes half the time
+    TMPDIR=$b/tmp grader/grade --batch "$b/subs" -j 2 -o "$b/gradebook.csv" --ch 1 --no-memcheck \
+        --test rio_ ||
         return 1
     cat "$b/gradebook.csv"
-    full=$(jq '.chapters[] | select(.chapter == 1) | .max_score' "$tmp/starters.json")
-    starter=$(jq '.chapters[] | select(.chapter == 1) | .score' "$tmp/starters.json")
+    full=$(jq '[.chapters[] | select(.chapter == 1) | .tests[]
+        | select(.name | startswith("rio_")) | .max_score] | add' "$tmp/starters.json")
+    starter=$(jq '[.chapters[] | select(.chapter == 1) | .tests[]
+        | select(.name | startswith("rio_")) | .score] | add' "$tmp/starters.json")
     row() { grep "^\"$1\"," "$b/gradebook.csv" | awk -F, '{ print $(NF-3) "/" $(NF-2) " " $NF }'; }
     [ "$(row alice)" = "$full/$full \"graded\"" ] &&
         [ "$(row bob)" = "$starter/$full \"graded\"" ] &&
