@@ -31,11 +31,14 @@ prior_dir := $(ROOT)/solutions/chapter$(prior_chapter)
 prior_lib := $(if $(strip $(prior_srcs)),$(OUT)/prior/libprior.a)
 prior_inc := $(if $(strip $(prior_srcs)),-I$(prior_dir))
 
-.PHONY: progs runner student-files
+.PHONY: progs runner student-files prog-names
 progs: $(addprefix $(OUT)/,$(progs))
 
 student-files:
 	@echo $(student)
+
+prog-names:
+	@echo $(sort $(progs))
 
 $(OUT)/common/%.o: $(ROOT)/common/%.c
 	@mkdir -p $(@D)

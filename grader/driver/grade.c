@@ -30,6 +30,7 @@
 #include "results.h"
 #include "report.h"
 #include "sandbox.h"
+#include "upload.h"
 #include "util.h"
 
 #define EXIT_CANNOT_RUN 2
@@ -46,7 +47,7 @@
 static struct {
     const char *root, *src, *filter, *json, *gradescope, *junit, *extra;
     int chapter; /* 0: all */
-    int require_full, memcheck, jobs, keep, verbose, color, check_points;
+    int require_full, memcheck, jobs, keep, verbose, color, check_points, show_files;
 } opt = {.memcheck = 1};
 
 static char run_dir[4096];
@@ -62,6 +63,8 @@ static void on_signal(int sig);
 static int reserve_ipc(void);
 static int prepare_chapter(struct chapter *c);
 static int build_chapter(struct chapter *c);
+static void summarize_build(struct chapter *c);
+static void blame_build(const struct chapter *c, struct item *it);
 static int check_runner_list(struct chapter *c);
 static void run_items(struct chapter *c, enum kind kind);
 static void new_token(char *out, size_t cap);
@@ -146,6 +149,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "grade: no test name contains '%s' (the names are in "
                         "grader/chapters/chapterN.points)\n", opt.filter);
         status = EXIT_CANNOT_RUN;
+        goto out;
+    }
+    char why[8192];
+    if (upload_locate(opt.src, opt.root, run_dir, chapters, why, sizeof why) != 0) {
+        fprintf(stderr, "grade: %s\n", why);
+        status = EXIT_CANNOT_RUN;
+        goto out;
+    }
+    if (opt.show_files) {
+        for (int n = 1; n <= MAX_CHAPTER; n++)
+            if (chapters[n - 1].available) {
+                upload_summary(&chapters[n - 1], opt.src, why, sizeof why);
+                fputs(why, stdout);
+            }
         goto out;
     }
     printf("svrlab grader: grading %s, %d test%s at a time\n", opt.src, opt.jobs,
@@ -240,8 +257,13 @@ static void usage(FILE *to)
             "usage: grader/grade [options]\n"
             "Builds and grades svrlab's chapters 1-%d: one line per test, subtotals, a total.\n"
             "\n"
-            "  --src DIR        grade the chapters found in DIR (DIR/chapterN/); default: this\n"
-            "                   checkout. Only the student's files are taken from DIR.\n"
+            "  --src DIR        grade the upload in DIR; default: this checkout. Only the\n"
+            "                   student's files are taken: from DIR's chapterN/ folders (at its\n"
+            "                   top or up to two folders down; never in build/, solutions/,\n"
+            "                   results/, reports/, __MACOSX or dot folders), or, uploaded\n"
+            "                   without folders, each file by its name. A file not there is\n"
+            "                   the starter's. Two places for one chapter is an error.\n"
+            "  --show-files     only say which files of the upload would be graded\n"
             "  --ch N           grade chapter N only\n"
             "  --test TEXT      only the tests whose name contains TEXT\n"
             "  --json FILE      also write the results as JSON to FILE\n"
@@ -276,7 +298,7 @@ static void parse_args(int argc, char **argv)
         {"check-points", no_argument, NULL, 'P'},  {"verbose", no_argument, NULL, 'v'},
         {"root", required_argument, NULL, 'R'},    {"help", no_argument, NULL, 'h'},
         {"gradescope", required_argument, NULL, 'G'}, {"junit", required_argument, NULL, 'U'},
-        {"extra-tests", required_argument, NULL, 'X'},
+        {"extra-tests", required_argument, NULL, 'X'}, {"show-files", no_argument, NULL, 'S'},
         {NULL, 0, NULL, 0}};
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     opt.jobs = ncpu > 0 ? (int)ncpu : 1;
@@ -309,6 +331,7 @@ static void parse_args(int argc, char **argv)
             break;
         case 'K': opt.keep = 1; break;
         case 'P': opt.check_points = 1; break;
+        case 'S': opt.show_files = 1; break;
         case 'v': opt.verbose = 1; break;
         case 'R': opt.root = optarg; break;
         case 'h': usage(stdout); exit(0);
@@ -384,6 +407,17 @@ static int copy(const char *from, const char *to)
     return run_cmd(argv, NULL);
 }
 
+/* Chapter n's starter of file f, written to `to`: generated from solutions/ as `make starters`
+ * does, never read from root's chapterN/, whose working tree may hold an instructor's answers
+ * (and a Gradescope bundle has no git history to take the committed one from). */
+static int starter_file(int n, const char *f, const char *to)
+{
+    char mk[4400], rel[4400];
+    char *argv[] = {"sh", fmt(mk, sizeof mk, "%s/grader/mkstarters", opt.root), "--file",
+                    fmt(rel, sizeof rel, "chapter%d/%s", n, f), (char *)to, NULL};
+    return run_cmd(argv, NULL);
+}
+
 /* The temporary tree: the grader's pristine common/, lib, build files and tests, the reference
  * solution, and the student's chapter: the reference's files overlaid with the student's own. */
 static int prepare_chapter(struct chapter *c)
@@ -433,33 +467,19 @@ static int prepare_chapter(struct chapter *c)
         return -1;
     }
 
-    /* Which files are the student's: the chapter's build data says. */
-    char list[2048], log[4400];
-    fmt(log, sizeof log, "%s/student-files", c->tree);
-    char *argv[] = {"make", "-s", "--no-print-directory", "-f",
-                    fmt(p, sizeof p, "%s/grader/build.mk", c->tree),
-                    fmt(q, sizeof q, "CH=%d", n), "student-files", NULL};
-    if (run_cmd(argv, log) != 0 || read_file(log, list, sizeof list, 0) == 0) {
-        fprintf(stderr, "grade: could not list the student's files of chapter %d\n", n);
-        return -1;
-    }
-    for (char *save, *f = strtok_r(list, " \t\n", &save); f; f = strtok_r(NULL, " \t\n", &save)) {
-        char from[4400], real[4096];
-        fmt(from, sizeof from, "%s/chapter%d/%s", opt.src, n, f);
-        size_t len = strlen(opt.src);
-        if (is_regular(from) && len > 1 &&
-            (!realpath(from, real) || strncmp(real, opt.src, len) != 0 || real[len] != '/')) {
-            /* a linked folder leading to the reference solution, or to any file of root's */
-            printf("  note: chapter%d/%s leads out of the submission (a link): using the "
-                   "starter's\n", n, f);
-            fmt(from, sizeof from, "%s/chapter%d/%s", r, n, f);
-        } else if (!is_regular(from)) {
-            printf("  note: chapter%d/%s is missing from the submission: using the starter's\n",
-                   n, f);
-            fmt(from, sizeof from, "%s/chapter%d/%s", r, n, f);
-        }
-        if (copy(from, fmt(q, sizeof q, "%s/student/%s", c->tree, f)) != 0) {
-            fprintf(stderr, "grade: could not copy %s\n", from);
+    /* The student's files: from where upload.c found them, else the pristine starter. */
+    char summary[4 * FILE_LIST_CAP];
+    upload_summary(c, opt.src, summary, sizeof summary);
+    fputs(summary, stdout);
+    char list[FILE_LIST_CAP];
+    fmt(list, sizeof list, "%s", c->up.student);
+    for (char *save, *f = strtok_r(list, " ", &save); f; f = strtok_r(NULL, " ", &save)) {
+        char from[4400];
+        int taken = in_words(c->up.taken, f);
+        fmt(q, sizeof q, "%s/student/%s", c->tree, f);
+        fmt(from, sizeof from, "%s/%s", c->up.dir, f);
+        if (taken ? copy(from, q) != 0 : starter_file(n, f, q) != 0) {
+            fprintf(stderr, "grade: could not copy %s\n", taken ? from : f);
             return -1;
         }
     }
@@ -519,10 +539,84 @@ static int build_chapter(struct chapter *c)
         fmt(to, sizeof to, "chapter%d/", c->number);
         replace_all(raw, from, to, c->build_err, sizeof c->build_err);
         utf8_sanitize(c->build_err);
-        printf("  build: FAILED; the compiler says:\n");
-        print_reason(c->build_err);
+        summarize_build(c);
+        printf("  build: FAILED (%s did not build); the compiler's first error:\n", c->broken);
+        print_reason(c->build_first);
+        if (opt.verbose) {
+            printf("  the compiler's output:\n");
+            print_reason(c->build_err);
+        } else if (c->build_errors > 1) {
+            printf("        (and %d more error line%s: grader/grade -v shows them)\n",
+                   c->build_errors - 1, c->build_errors == 2 ? "" : "s");
+        }
     }
     return 0;
+}
+
+/* After a failed build: its first error (and why, when it is a warning), how many error lines
+ * there are, and which programs (or the test runner) are missing because of it. */
+static void summarize_build(struct chapter *c)
+{
+    const char *first = NULL, *p = c->build_err;
+    c->build_errors = 0;
+    for (; *p; p += strcspn(p, "\n"), p += *p == '\n') {
+        size_t len = strcspn(p, "\n");
+        char line[REASON_CAP];
+        fmt(line, sizeof line, "%.*s", (int)len, p);
+        /* the compiler's and the linker's errors, and grader/linkcheck's "rio.c: ..." lines
+         * (a bare file name: the compiler's own lines name chapterN/rio.c) */
+        const char *colon = strstr(line, ".c: ");
+        if (strstr(line, "error:") || strstr(line, "undefined reference") ||
+            (colon && (size_t)(colon - line) + 2 == strcspn(line, " :/"))) {
+            c->build_errors++;
+            if (!first)
+                first = p;
+        }
+    }
+    if (!first)
+        first = c->build_err;
+    size_t len = strcspn(first, "\n");
+    fmt(c->build_first, sizeof c->build_first, "%.*s", (int)len, first);
+    if (strstr(c->build_first, "[-Werror"))
+        fmt(c->build_first + strlen(c->build_first), sizeof c->build_first - strlen(c->build_first),
+            " (warnings are errors in svrlab: a warning most often points at a real bug, so "
+            "the code must compile without any)");
+
+    char mkf[4400], ch[16], log[4400], names[1024], path[4400];
+    fmt(log, sizeof log, "%s/prog-names", c->tree);
+    char *argv[] = {"make", "-s", "--no-print-directory", "-f",
+                    fmt(mkf, sizeof mkf, "%s/grader/build.mk", c->tree),
+                    fmt(ch, sizeof ch, "CH=%d", c->number), "prog-names", NULL};
+    if (run_cmd(argv, log) != 0 || read_file(log, names, sizeof names, 0) == 0)
+        names[0] = 0; /* then only the runner is looked for */
+    strncat(names, " runner", sizeof names - strlen(names) - 1);
+    c->broken[0] = 0;
+    for (char *save, *f = strtok_r(names, " \n", &save); f; f = strtok_r(NULL, " \n", &save))
+        if (!is_regular(fmt(path, sizeof path, "%s/out/student/%s", c->tree, f)))
+            fmt(c->broken + strlen(c->broken), sizeof c->broken - strlen(c->broken), "%s%s",
+                c->broken[0] ? ", " : "", strcmp(f, "runner") ? f : "the test runner");
+    if (!c->broken[0])
+        fmt(c->broken, sizeof c->broken, "part of the chapter");
+}
+
+/* A failed test of a chapter whose build failed: say which program did not build and quote the
+ * compiler, not what running a missing program looks like (status 127). */
+static void blame_build(const struct chapter *c, struct item *it)
+{
+    if (!c->build_err[0] || it->status != FAIL)
+        return;
+    char names[sizeof c->broken], which[sizeof c->broken] = "";
+    fmt(names, sizeof names, "%s", c->broken);
+    for (char *save, *f = strtok_r(names, ", ", &save); f; f = strtok_r(NULL, ", ", &save)) {
+        char path[300];
+        if (strstr(it->reason, fmt(path, sizeof path, "/%s", f)) ||
+            strstr(it->reason, fmt(path, sizeof path, "%s ", f)))
+            fmt(which, sizeof which, "%s", f);
+    }
+    if (!which[0] && !strstr(it->reason, "127") && !strstr(it->reason, "cannot execute"))
+        return;
+    fmt(it->reason, sizeof it->reason, "%s did not build, so this test could not run it; the "
+        "compiler's first error:\n%s", which[0] ? which : c->broken, c->build_first);
 }
 
 /* The tests the runner has must be exactly the tests of the points data. */
@@ -636,7 +730,8 @@ static void run_items(struct chapter *c, enum kind kind)
             if (!have_runner) {
                 it->status = FAIL;
                 fmt(it->reason, sizeof it->reason,
-                         "the chapter does not compile (see the build output above)");
+                    "the test runner did not build, so no test could run; the compiler's first "
+                    "error:\n%s", c->build_first);
                 next++;
                 continue;
             }
@@ -718,6 +813,7 @@ static void run_items(struct chapter *c, enum kind kind)
             fmt(dir, sizeof dir, "%s/run/%zu-%s%s", c->tree, first + i, it->t->name,
                      kind == MEMCHECK ? "-memcheck" : "");
             judge(c, it, dir);
+            blame_build(c, it);
             utf8_sanitize(it->reason); /* a student's bytes must not break JSON or XML */
             job_remove_ipc(keys[i], keys[i] + IPC_KEYS_PER_JOB);
             if (!opt.keep) {

@@ -137,3 +137,12 @@ void utf8_sanitize(char *s)
         p += n;
     }
 }
+
+int in_words(const char *list, const char *word)
+{
+    size_t len = strlen(word);
+    for (const char *p = list; len && (p = strstr(p, word)) != NULL; p += len)
+        if ((p == list || p[-1] == ' ') && (p[len] == ' ' || p[len] == 0))
+            return 1;
+    return 0;
+}

@@ -27,6 +27,9 @@ const char *find_in_path(const char *name, char *buf, size_t cap);
  * '\t') with '?', in place: a reason quoting a program's output becomes safe for JSON and XML. */
 void utf8_sanitize(char *s);
 
+/* Is word one of the space-separated words of list? */
+int in_words(const char *list, const char *word);
+
 char *fmt(char *buf, size_t cap, const char *f, ...) __attribute__((format(printf, 3, 4)));
 
 #endif
