@@ -74,7 +74,7 @@ gt_objs := $(patsubst $(ROOT)/grader/lib/%.c,$(OUT)/gt/%.o,$(wildcard $(ROOT)/gr
 
 runner: $(OUT)/runner
 $(OUT)/runner: $(test_objs) $(gt_objs) $(call obj,$(testlib)) $(prior_lib) $(common_lib)
-	$(if $(filter 1,$(SAN)),,$(Q)$(ROOT)/grader/linkcheck $(call obj,$(testlib)))
+	$(if $(filter 1,$(SAN)),,$(Q)$(ROOT)/grader/linkcheck $(call obj,$(testlib)) -- $(test_objs) $(gt_objs))
 	$(say) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 
@@ -115,6 +115,7 @@ $(OUT)/tsan/libcommon.a: $(tsan_common)
 
 define tsan_rule
 $(OUT)/$(1): $(OUT)/tsan/tests/$(1).o $(addprefix $(OUT)/tsan/src/,$($(1)_srcs:.c=.o)) $(OUT)/tsan/libcommon.a
+	$$(Q)$(ROOT)/grader/linkcheck --tsan $(addprefix $(OUT)/tsan/src/,$($(1)_srcs:.c=.o)) -- $(OUT)/tsan/tests/$(1).o
 	$$(say) LD $$@
 	$$(Q)$$(CC) -fsanitize=thread -o $$@ $$^ $$(PKG_LIBS)
 endef
@@ -138,6 +139,7 @@ $(OUT)/plain/tests/%.o: $(TESTS)/progs/%.c
 
 define test_prog_rule
 $(OUT)/$(1): $(OUT)/plain/tests/$(1).o $(addprefix $(OUT)/plain/src/,$($(1)_srcs:.c=.o))
+	$$(Q)$(ROOT)/grader/linkcheck $(addprefix $(OUT)/plain/src/,$($(1)_srcs:.c=.o)) -- $(OUT)/plain/tests/$(1).o
 	$$(say) LD $$@
 	$$(Q)$$(CC) -o $$@ $$^ $$(PKG_LIBS)
 endef

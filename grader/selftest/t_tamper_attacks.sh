@@ -593,7 +593,7 @@ EOF
     jq -e '.score == 0 and ([.chapters[].tests[]] | length > 0)
         and all(.chapters[].tests[]; .status == "fail" and (.reason | test("does not compile")))' \
         "$d.json" >/dev/null || { cat "$d.out"; return 1; }
-    grep -q "rio.c: has a constructor" "$d.out" && grep -q "rio.c: defines '_exit'" "$d.out" &&
+    grep -q "rio.c: has section .init_array" "$d.out" && grep -q "rio.c: defines '_exit'" "$d.out" &&
         grep -q "rio.c: calls 'gt_reached_end', a function of the grader" "$d.out" ||
         { echo "the build output does not name the problems:"; cat "$d.out"; return 1; }
 }
