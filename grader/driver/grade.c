@@ -463,6 +463,13 @@ static int prepare_chapter(struct chapter *c)
             return -1;
         }
     }
+    /* each test's time limit, from the grader's copy of the tests, before any build */
+    char err[512];
+    if (pt_load_timeouts(fmt(p, sizeof p, "%s/grader/tests/chapter%d", c->tree, n), &c->pts, err,
+                         sizeof err) < 0) {
+        fprintf(stderr, "grade: %s\n", err);
+        return -1;
+    }
     return 0;
 }
 
@@ -549,10 +556,21 @@ static int check_runner_list(struct chapter *c)
         }
     }
     for (char *save, *l = strtok_r(list, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-        l[strcspn(l, " ")] = 0;
+        size_t len = strcspn(l, " ");
+        double listed = l[len] ? atof(l + len + 1) : 0;
+        l[len] = 0;
         int found = 0;
-        for (size_t i = 0; i < c->pts.ntests; i++)
-            found |= strcmp(c->pts.tests[i].name, l) == 0;
+        for (size_t i = 0; i < c->pts.ntests; i++) {
+            const struct pt_test *t = &c->pts.tests[i];
+            if (strcmp(t->name, l) != 0)
+                continue;
+            found = 1;
+            if (t->timeout != listed) {
+                printf("  %s: its timeout is %g s, but the grader read %g s from GT_TEST(%s, ...)\n",
+                       l, listed, t->timeout, l);
+                bad = 1;
+            }
+        }
         if (!found) {
             printf("  %s: a test without points\n", l);
             bad = 1;
@@ -560,27 +578,6 @@ static int check_runner_list(struct chapter *c)
     }
     printf("  %zu tests, points data %s\n", c->pts.ntests, bad ? "does not match" : "matches");
     return bad ? -1 : 0;
-}
-
-static double test_timeout(struct chapter *c, const char *name)
-{
-    char log[4400], list[16384], needle[128];
-    fmt(log, sizeof log, "%s/runner-list", c->tree);
-    if (!read_file(log, list, sizeof list, 0)) {
-        char runner[4400];
-        fmt(runner, sizeof runner, "%s/out/student/runner", c->tree);
-        char *argv[] = {runner, "--list", NULL};
-        job_run(argv, log);
-        read_file(log, list, sizeof list, 0);
-    }
-    fmt(needle, sizeof needle, "%s ", name);
-    for (char *l = list; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-        if (strncmp(l, needle, strlen(needle)) == 0) {
-            /* the list comes from a runner that holds student code: never trust it blindly */
-            double t = atof(l + strlen(needle));
-            return t > MAX_TEST_TIMEOUT ? MAX_TEST_TIMEOUT : t;
-        }
-    return 0;
 }
 
 /* Run every item of one kind, opt.jobs at a time; print them in order as they complete. */
@@ -651,10 +648,12 @@ static void run_items(struct chapter *c, enum kind kind)
             }
             keys[next] = ipc_base + (long)(++next_ipc_job) * IPC_KEYS_PER_JOB;
 
-            double timeout = test_timeout(c, it->t->name);
+            double timeout = it->t->timeout; /* the grader's sources say, not the runner */
             int scale = kind == MEMCHECK ? MEMCHECK_TIME_SCALE : 1;
             if (timeout <= 0)
                 timeout = 30;
+            if (timeout > MAX_TEST_TIMEOUT)
+                timeout = MAX_TEST_TIMEOUT;
             timeout = timeout * scale + 10;
 
             char e[10][4400];
