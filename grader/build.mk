@@ -31,6 +31,14 @@ prior_dir := $(ROOT)/solutions/chapter$(prior_chapter)
 prior_lib := $(if $(strip $(prior_srcs)),$(OUT)/prior/libprior.a)
 prior_inc := $(if $(strip $(prior_srcs)),-I$(prior_dir))
 
+# After each compile of a student's file: what it read must be the chapter's own files,
+# common/, the headers of the earlier chapter it builds on, or the system's (grader/depcheck).
+# (real paths: the compiler's list is made real before it is compared)
+depcheck = $(ROOT)/grader/depcheck $@ '$(realpath $(SRC))/*' '$(realpath $(ROOT))/common/*' \
+	$(if $(prior_inc),'$(realpath $(prior_dir))/*.h')
+# ... and for the grader's tests, which include the student's headers, also the grader's files
+depcheck_tests = $(depcheck) '$(realpath $(TESTS))/*' '$(realpath $(ROOT))/grader/lib/*'
+
 .PHONY: progs runner student-files
 progs: $(addprefix $(OUT)/,$(progs))
 
@@ -57,6 +65,7 @@ $(OUT)/obj/%.o: $(SRC)/%.c
 	@mkdir -p $(@D)
 	$(say) CC $<
 	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(SRC) $(prior_inc) -I$(ROOT)/common -c $< -o $@
+	$(Q)$(depcheck)
 
 define prog_rule
 $(OUT)/$(1): $(call obj,$($(1)_srcs)) $(addprefix $(OUT)/prior/,$($(1)_prior:.c=.o)) $(prior_lib) $(common_lib)
@@ -82,6 +91,7 @@ $(OUT)/tests/%.o: $(TESTS)/%.c
 	@mkdir -p $(@D)
 	$(say) CC $<
 	$(Q)$(CC) $(CFLAGS) $(CHECK_CFLAGS) $(PKG_CFLAGS) -I$(SRC) $(prior_inc) -I$(ROOT)/common -I$(ROOT)/grader/lib -c $< -o $@
+	$(Q)$(depcheck_tests)
 
 $(OUT)/gt/%.o: $(ROOT)/grader/lib/%.c
 	@mkdir -p $(@D)
@@ -104,11 +114,13 @@ $(OUT)/tsan/src/%.o: $(SRC)/%.c
 	@mkdir -p $(@D)
 	$(say) CC $<
 	$(Q)$(CC) $(tsan_cflags) $(PKG_CFLAGS) -I$(SRC) -I$(ROOT)/common -c $< -o $@
+	$(Q)$(depcheck)
 
 $(OUT)/tsan/tests/%.o: $(TESTS)/tsan/%.c
 	@mkdir -p $(@D)
 	$(say) CC $<
 	$(Q)$(CC) $(tsan_cflags) $(PKG_CFLAGS) -I$(SRC) -I$(ROOT)/common -c $< -o $@
+	$(Q)$(depcheck_tests)
 
 $(OUT)/tsan/libcommon.a: $(tsan_common)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
@@ -131,11 +143,13 @@ $(OUT)/plain/src/%.o: $(SRC)/%.c
 	@mkdir -p $(@D)
 	$(say) CC $<
 	$(Q)$(CC) $(plain_cflags) $(PKG_CFLAGS) -I$(SRC) $(prior_inc) -I$(ROOT)/common -c $< -o $@
+	$(Q)$(depcheck)
 
 $(OUT)/plain/tests/%.o: $(TESTS)/progs/%.c
 	@mkdir -p $(@D)
 	$(say) CC $<
 	$(Q)$(CC) $(plain_cflags) $(PKG_CFLAGS) -I$(SRC) $(prior_inc) -I$(ROOT)/common -c $< -o $@
+	$(Q)$(depcheck_tests)
 
 define test_prog_rule
 $(OUT)/$(1): $(OUT)/plain/tests/$(1).o $(addprefix $(OUT)/plain/src/,$($(1)_srcs:.c=.o))

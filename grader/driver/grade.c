@@ -38,6 +38,10 @@
 #define MEMCHECK_TIME_SCALE 10
 #define MAX_TEST_TIMEOUT 300.0 /* seconds, before the memcheck scale */
 #define IPC_KEYS_PER_JOB GT_IPC_KEYS
+/* Seconds for one chapter's build, wall clock: an #include of a device (/dev/ptmx) blocks the
+ * compiler at 0 CPU, where no CPU limit ends it. The slowest chapter builds in well under a
+ * minute on a busy 2-CPU machine. */
+#define BUILD_TIMEOUT 120.0
 #define IPC_SLOT (1L << 18) /* keys reserved for one grader run: 4095 jobs of 64 keys */
 /* slot n of the keys starts at IPC_FIRST_KEY + n * IPC_SLOT (n also picks the sandbox's uids) */
 #define IPC_FIRST_KEY 0x10000000L
@@ -47,14 +51,15 @@ static struct {
     const char *root, *src, *filter, *json, *gradescope, *junit, *extra;
     int chapter; /* 0: all */
     int require_full, memcheck, jobs, keep, verbose, color, check_points;
-} opt = {.memcheck = 1};
+    double build_timeout; /* seconds for a chapter's whole build */
+} opt = {.memcheck = 1, .build_timeout = BUILD_TIMEOUT};
 
 static char run_dir[4096];
 static char valgrind[4096];
 static long ipc_base = -1;
 static int next_ipc_job;
 static int shown, total_shown;
-static volatile sig_atomic_t interrupted;
+#define interrupted stop_requested /* set by on_signal (util.h) */
 
 static void usage(FILE *to);
 static void parse_args(int argc, char **argv);
@@ -158,6 +163,8 @@ int main(int argc, char **argv)
         printf("\n== chapter %d: %s ==\n", n, c->pts.title);
         fflush(stdout);
         if (prepare_chapter(c) != 0 || build_chapter(c) != 0 || sb_open_tree(c->tree) != 0) {
+            if (interrupted)
+                break;
             status = EXIT_CANNOT_RUN;
             goto out;
         }
@@ -253,6 +260,7 @@ static void usage(FILE *to)
             "  --require-full   exit 1 unless every test got full marks (bonus tests too)\n"
             "  --no-memcheck    skip the valgrind runs (their points leave the maximum)\n"
             "  -j, --jobs N     tests run at a time (default: the number of CPUs)\n"
+            "  --build-timeout S  stop a chapter's build after S seconds (default: %.0f)\n"
             "  --keep           keep the temporary build and test directories (as root, a\n"
             "                   test directory keeps the plain files at its top)\n"
             "  --check-points   only check that the points data and the tests agree\n"
@@ -263,7 +271,7 @@ static void usage(FILE *to)
             "\n"
             "Exit status: 0 when grading ran (whatever the score), 1 with --require-full below\n"
             "full marks, 2 when grading could not run.\n",
-            MAX_CHAPTER);
+            MAX_CHAPTER, BUILD_TIMEOUT);
 }
 
 static void parse_args(int argc, char **argv)
@@ -277,6 +285,7 @@ static void parse_args(int argc, char **argv)
         {"root", required_argument, NULL, 'R'},    {"help", no_argument, NULL, 'h'},
         {"gradescope", required_argument, NULL, 'G'}, {"junit", required_argument, NULL, 'U'},
         {"extra-tests", required_argument, NULL, 'X'},
+        {"build-timeout", required_argument, NULL, 'B'},
         {NULL, 0, NULL, 0}};
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     opt.jobs = ncpu > 0 ? (int)ncpu : 1;
@@ -304,6 +313,14 @@ static void parse_args(int argc, char **argv)
             opt.jobs = (int)strtol(optarg, &end, 10);
             if (*end || opt.jobs < 1 || opt.jobs > 64) {
                 fprintf(stderr, "grade: --jobs: expected 1 to 64, got '%s'\n", optarg);
+                exit(EXIT_CANNOT_RUN);
+            }
+            break;
+        case 'B':
+            opt.build_timeout = strtod(optarg, &end);
+            if (*end || !(opt.build_timeout >= 1 && opt.build_timeout <= 3600)) {
+                fprintf(stderr, "grade: --build-timeout: expected 1 to 3600 seconds, got '%s'\n",
+                        optarg);
                 exit(EXIT_CANNOT_RUN);
             }
             break;
@@ -399,7 +416,7 @@ static int prepare_chapter(struct chapter *c)
         {"common", "common"},     {"grader/lib", "grader/lib"},
         {"grader/build.mk", "grader/build.mk"},  {"grader/chapters", "grader/chapters"},
         {"grader/valgrind.supp", "grader/valgrind.supp"},
-        {"grader/linkcheck", "grader/linkcheck"},
+        {"grader/linkcheck", "grader/linkcheck"}, {"grader/depcheck", "grader/depcheck"},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0] && !bad; i++)
         bad = copy(fmt(p, sizeof p, "%s/%s", r, pairs[i][0]),
@@ -499,7 +516,10 @@ static int build_chapter(struct chapter *c)
     char *ref[] = {"make", "-s", "-j2", "--no-print-directory", "say=@true", "-f", mkf, ch,
                    fmt(src, sizeof src, "SRC=%s/ref", c->tree),
                    fmt(out, sizeof out, "OUT=%s/out/ref", c->tree), "progs", NULL};
-    if (run_cmd(ref, log) != 0) {
+    int r = run_cmd_bounded(ref, log, BUILD_TIMEOUT, NULL, NULL); /* ours: not --build-timeout */
+    if (r == RUN_STOPPED)
+        return -1;
+    if (r != 0) {
         char text[1024];
         read_file(log, text, sizeof text, 0);
         fprintf(stderr, "grade: the reference solution of chapter %d does not build:\n%s\n",
@@ -518,7 +538,16 @@ static int build_chapter(struct chapter *c)
         return -1;
     char outdir[4400];
     fmt(outdir, sizeof outdir, "%s/out/student", c->tree);
-    if (sb_run_build(stu, log, outdir, 600) != 0) {
+    r = sb_run_build(stu, log, outdir, 600, opt.build_timeout);
+    if (r == RUN_STOPPED)
+        return -1;
+    if (r == RUN_TIMED_OUT) {
+        fmt(c->build_err, sizeof c->build_err,
+            "the build did not end within %.0f s and was stopped (an #include of a device or of a "
+            "file that never ends?)", opt.build_timeout);
+        printf("  build: FAILED\n");
+        print_reason(c->build_err);
+    } else if (r != 0) {
         char raw[sizeof c->build_err], from[4400], to[32];
         read_file(log, raw, sizeof raw, 0);
         /* name the student's files as the student knows them */

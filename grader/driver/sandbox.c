@@ -335,13 +335,32 @@ int sb_enter(uid_t uid, const char *dir, char *const env[], double timeout, int 
     return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }
 
-int sb_run_build(char *const argv[], const char *log, const char *out_dir, double cpu_s)
+/* What the build's child does before the exec: the sandbox (run_cmd_bounded's before_exec). */
+struct build_ctx {
+    uid_t uid;
+    const char *out_dir;
+    char *const *env;
+    double cpu_s;
+};
+
+static int enter_build(void *ctx)
+{
+    const struct build_ctx *b = ctx;
+    if (sb_enter(b->uid, b->out_dir, b->env, b->cpu_s, 1) == 0)
+        return 0;
+    fprintf(stderr, "grade: could not start the build as uid %lu: %s\n", (unsigned long)b->uid,
+            strerror(errno));
+    return -1;
+}
+
+int sb_run_build(char *const argv[], const char *log, const char *out_dir, double cpu_s,
+                 double wall_s)
 {
     char *mkdir_p[] = {"mkdir", "-p", (char *)out_dir, NULL};
     if (run_cmd(mkdir_p, NULL) != 0)
         return -1;
     if (!active)
-        return run_cmd(argv, log);
+        return run_cmd_bounded(argv, log, wall_s, NULL, NULL);
     int slot = sb_claim();
     if (slot < 0)
         return -1;
@@ -356,34 +375,14 @@ int sb_run_build(char *const argv[], const char *log, const char *out_dir, doubl
     }
     snprintf(tmpdir, sizeof tmpdir, "TMPDIR=%s", out_dir);
     char *env[] = {tmpdir, NULL};
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (out < 0 || in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 ||
-            sb_enter(uid, out_dir, env, cpu_s, 1) != 0) {
-            dprintf(out >= 0 ? out : 2, "grade: could not start the build as uid %lu: %s\n",
-                    (unsigned long)uid, strerror(errno));
-            _exit(127);
-        }
-        execvp(argv[0], argv);
-        fprintf(stderr, "grade: %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    int status = -1;
-    if (pid > 0) {
-        sb_hold(slot, pid);
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-            ;
-    } else {
-        sb_hold(slot, 0);
-    }
-    sb_kill_all(uid);
+    struct build_ctx ctx = {uid, out_dir, env, cpu_s};
+    int r = run_cmd_bounded(argv, log, wall_s, enter_build, &ctx);
+    sb_kill_all(uid); /* also what left the build's process group */
     sb_clean(uid);
+    sb_hold(slot, 0);
     if (run_cmd(take, NULL) != 0)
         return -1;
-    return pid > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
 }
 
 int sb_kill_all(uid_t uid)
