@@ -99,6 +99,7 @@ int main(int argc, char **argv)
     }
     const char *tmp = getenv("TMPDIR");
     tmp = sb_init(tmp && *tmp ? tmp : "/tmp"); /* as root, tests run sandboxed: sandbox.h */
+    sb_keep(opt.keep);
     fmt(run_dir, sizeof run_dir, "%s/svrlab-grade.XXXXXX", tmp);
     if (!mkdtemp(run_dir)) {
         fprintf(stderr, "grade: mkdtemp(%s): %s\n", run_dir, strerror(errno));
@@ -262,7 +263,7 @@ static void usage(FILE *to)
             "  -j, --jobs N     tests run at a time (default: the number of CPUs)\n"
             "  --build-timeout S  stop a chapter's build after S seconds (default: %.0f)\n"
             "  --keep           keep the temporary build and test directories (as root, a\n"
-            "                   test directory keeps the plain files at its top)\n"
+            "                   test directory keeps the plain files at its top, 1 MiB each)\n"
             "  --check-points   only check that the points data and the tests agree\n"
             "  -v, --verbose    show the full reason of every failure\n"
             "  --batch DIR      grade every submission in DIR into a CSV gradebook (see\n"

@@ -57,6 +57,10 @@ int sb_open_tree(const char *tree);
 int sb_run_build(char *const argv[], const char *log, const char *out_dir, double cpu_s,
                  double wall_s);
 
+/* --keep: a test's other plain files (each bounded) come back from its tmpfs with the
+ * driver's own. */
+void sb_keep(int on);
+
 /* 1 when tests run sandboxed. */
 int sb_active(void);
 
@@ -79,8 +83,9 @@ int sb_give_dir(const char *dir, uid_t uid);
  * tmpfs (for sb_private_fs_end); 1 when the sandbox is off or the machine allows no mount
  * namespace (nothing changed); -1 on failure, with a message (the test must not run). */
 int sb_private_fs(const char *dir, uid_t uid, int *under_fd);
-/* After the test (and sb_take_back): copy the plain files of the tmpfs at dir into the folder
- * under it (`under`, closed here), unmount the tmpfs. 0, or -1 if a file could not be copied. */
+/* After the test (and sb_take_back): copy the files the driver reads from the tmpfs at dir into
+ * the folder under it (`under`, closed here), each bounded, and with --keep (sb_keep) the other
+ * plain files too, bounded; unmount the tmpfs. 0, or -1 if a file could not be copied. */
 int sb_private_fs_end(const char *dir, int under);
 /* In the test's child process, after its descriptors are set: the environment becomes PATH,
  * HOME (= dir), LANG and the "NAME=value" strings of env; descriptors above 2 are closed; the
