@@ -10,6 +10,7 @@
  * Usage: see usage() below, or `grader/grade --help`.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -55,6 +56,14 @@ static struct {
 } opt = {.memcheck = 1, .build_timeout = BUILD_TIMEOUT};
 
 static char run_dir[4096];
+static char lab[4200]; /* the run's copy of the grader's files, taken before any student code */
+/* The points files as read at the start: compared (and restored) at the end, since without
+ * the sandbox a test runs as the caller and can write the checkout. */
+static struct {
+    char path[4200];
+    char text[65536];
+    size_t len;
+} points_read[MAX_CHAPTER];
 static char valgrind[4096];
 static long ipc_base = -1;
 static int next_ipc_job;
@@ -74,6 +83,8 @@ static void judge(struct chapter *c, struct item *it, const char *dir);
 static void print_item(const struct item *it);
 static void print_reason(const char *reason);
 static void cleanup(void);
+static int snapshot_lab(void);
+static void verify_points(void);
 
 int main(int argc, char **argv)
 {
@@ -116,6 +127,10 @@ int main(int argc, char **argv)
         return EXIT_CANNOT_RUN;
     }
 
+    if (snapshot_lab() != 0) {
+        cleanup();
+        return EXIT_CANNOT_RUN;
+    }
     struct chapter chapters[MAX_CHAPTER];
     memset(chapters, 0, sizeof chapters);
     int status = 0, not_full = 0; /* not_full: items below their maximum, bonus ones too */
@@ -126,6 +141,9 @@ int main(int argc, char **argv)
             continue;
         char path[4200], err[512];
         fmt(path, sizeof path, "%s/grader/chapters/chapter%d.points", opt.root, n);
+        fmt(points_read[n - 1].path, sizeof points_read[n - 1].path, "%s", path);
+        points_read[n - 1].len = read_file(path, points_read[n - 1].text,
+                                           sizeof points_read[n - 1].text, 0);
         if (pt_load(path, &c->pts, err, sizeof err) != 0) {
             if (errno == ENOENT)
                 continue;
@@ -234,6 +252,7 @@ int main(int argc, char **argv)
     if (status == 0 && opt.require_full && (score < max || not_full > 0))
         status = 1;
 out:
+    verify_points();
     for (int n = 0; n < MAX_CHAPTER; n++) {
         free(chapters[n].items);
         pt_free(&chapters[n].pts);
@@ -407,7 +426,7 @@ static int copy(const char *from, const char *to)
 static int prepare_chapter(struct chapter *c)
 {
     char p[4400], q[4400];
-    const char *r = opt.root;
+    const char *r = lab; /* never the checkout, which a test may have written (no sandbox) */
     int n = c->number;
     fmt(c->tree, sizeof c->tree, "%s/ch%d", run_dir, n);
     fmt(p, sizeof p, "%s/grader/tests", c->tree);
@@ -916,6 +935,53 @@ static void print_item(const struct item *it)
     fflush(stdout);
 }
 
+
+/* The grader's files, the reference solutions and the starters, copied before any student code
+ * runs: each chapter's tree is made from this copy, so what an earlier chapter's tests did to
+ * the checkout (as the caller, without the sandbox) changes nothing of a later chapter. */
+static int snapshot_lab(void)
+{
+    static const char *const parts[] = {"common", "grader", "solutions", "chapter1", "chapter2",
+                                        "chapter3", "chapter4", "chapter5"};
+    fmt(lab, sizeof lab, "%s/lab", run_dir);
+    /* root's alone when sandboxed: the tests' users read only their chapter's tree */
+    char *mk[] = {"mkdir", "-m", "700", "-p", lab, NULL};
+    if (run_cmd(mk, NULL) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        char from[4400], to[4400];
+        fmt(from, sizeof from, "%s/%s", opt.root, parts[i]);
+        if (is_dir(from) && copy(from, fmt(to, sizeof to, "%s/%s", lab, parts[i])) != 0) {
+            fprintf(stderr, "grade: could not copy %s into %s\n", from, lab);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Each points file the same as when it was read; if not, say so and put back what was read. */
+static void verify_points(void)
+{
+    for (int n = 0; n < MAX_CHAPTER; n++) {
+        if (!points_read[n].path[0] || !points_read[n].len)
+            continue;
+        static char now[sizeof points_read[n].text];
+        size_t len = read_file(points_read[n].path, now, sizeof now, 0);
+        if (len == points_read[n].len && memcmp(now, points_read[n].text, len) == 0)
+            continue;
+        fprintf(stderr, "grade: %s changed while grading (a test wrote it?): put back as it was "
+                        "read at the start\n", points_read[n].path);
+        unlink(points_read[n].path); /* a link put in its place is not followed */
+        int fd = open(points_read[n].path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                      0644);
+        if (fd < 0 || write(fd, points_read[n].text, points_read[n].len) !=
+                          (ssize_t)points_read[n].len)
+            fprintf(stderr, "grade: could not restore %s: %s\n", points_read[n].path,
+                    strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    }
+}
 
 static void cleanup(void)
 {
