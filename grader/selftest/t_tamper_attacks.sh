@@ -23,7 +23,8 @@
 #                                    re-owned to root)
 # More submissions: functions named like Check's (srunner_ntests_failed, _ck_assert_failed)
 # in rio.c do not build into a runner, nor do a constructor or a function named like one of the
-# C library's (grader/linkcheck), so no test passes; a chapter folder that is a link to the
+# C library's (grader/linkcheck; every other route to code before main: t_tamper_premain.sh),
+# so no test passes; a chapter folder that is a link to the
 # lab's reference solution is not read.
 #
 # What is defended, and what is not:
@@ -530,8 +531,8 @@ t_tamper_clean() {
     [ -z "$outside" ] || { echo "left behind: $outside"; return 1; }
 }
 
-# Functions named like Check's in the student's file: the test runner does not link, so
-# every test fails, with the linker's words in the build output.
+# Functions named like Check's in the student's file: grader/linkcheck refuses the file before
+# the link, so every test fails, with its reason in the build output.
 t_tamper_check_names() {
     d=$tmp/tamper-check-names
     submission "$d" 1 && cat >>"$d/chapter1/rio.c" <<'EOF' || return 1
@@ -552,10 +553,12 @@ void _ck_assert_failed(const char *file, int line, const char *expr, const char 
 EOF
     grade_json "$d.json" --src "$d" --ch 1 --test rio_ --no-memcheck >"$d.out" 2>&1 ||
         { cat "$d.out"; return 1; }
-    grep -i 'multiple definition' "$d.out" | head -3
+    grep "defines '" "$d.out" | head -3
     jq -e '.score == 0 and ([.chapters[].tests[]] | length > 0)
         and all(.chapters[].tests[]; .status == "fail" and (.reason | test("does not compile")))' \
-        "$d.json" >/dev/null && grep -qi 'multiple definition' "$d.out"
+        "$d.json" >/dev/null &&
+        grep -q "rio.c: defines 'srunner_ntests_failed', a name of the C library, Check" "$d.out" &&
+        grep -q "rio.c: defines '_ck_assert_failed', a name of the C library, Check" "$d.out"
 }
 
 # A constructor (it would run in the test runner before any test, outside the functions under
