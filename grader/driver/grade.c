@@ -131,6 +131,10 @@ int main(int argc, char **argv)
         cleanup();
         return EXIT_CANNOT_RUN;
     }
+    /* the reference's sources, out of the tests' reach (sandbox.h): the checkout's (the run's
+     * copy is root's alone), and each chapter tree's (prepare_chapter) */
+    char sol[4200];
+    sb_hide(fmt(sol, sizeof sol, "%s/solutions", opt.root));
     struct chapter chapters[MAX_CHAPTER];
     memset(chapters, 0, sizeof chapters);
     int status = 0, not_full = 0; /* not_full: items below their maximum, bonus ones too */
@@ -500,6 +504,8 @@ static int prepare_chapter(struct chapter *c)
             return -1;
         }
     }
+    sb_hide(fmt(p, sizeof p, "%s/ref", c->tree));
+    sb_hide(fmt(p, sizeof p, "%s/solutions", c->tree));
     /* each test's time limit, from the grader's copy of the tests, before any build */
     char err[512];
     if (pt_load_timeouts(fmt(p, sizeof p, "%s/grader/tests/chapter%d", c->tree, n), &c->pts, err,

@@ -92,6 +92,9 @@ static gid_t run_gid;  /* this run's group: its tests read its tree, no one else
 static int have_run_gid;
 static int nslots; /* tests at a time */
 static int keep_all; /* --keep: more than the driver's files comes back from a test's tmpfs */
+#define SB_HIDDEN_MAX 16
+static char hidden[SB_HIDDEN_MAX][4200]; /* folders covered by an empty one in a test's mounts */
+static int nhidden;
 static pid_t holder[SB_UIDS_PER_RUN];
 static char tmp_dir[4096]; /* the folder that holds the temporary tree, also swept */
 
@@ -207,6 +210,13 @@ int sb_open_tree(const char *tree)
     return 0;
 }
 
+void sb_hide(const char *path)
+{
+    char real[4096];
+    if (nhidden < SB_HIDDEN_MAX && realpath(path, real))
+        snprintf(hidden[nhidden++], sizeof hidden[0], "%s", real);
+}
+
 void sb_keep(int on)
 {
     keep_all = on;
@@ -288,6 +298,14 @@ int sb_private_fs(const char *dir, uid_t uid, int *under_fd)
             goto fail;
         }
     }
+    /* the reference's sources: an empty folder that no one may open, in the test's mounts */
+    for (int i = 0; i < nhidden; i++)
+        if (is_dir(hidden[i]) && (mount_tmpfs(hidden[i], "4k", "0000", 0) != 0 ||
+                                  mount(NULL, hidden[i], NULL,
+                                        MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0)) {
+            fprintf(stderr, "grade: mount(tmpfs, %s): %s\n", hidden[i], strerror(errno));
+            goto fail;
+        }
     if (mount_tmpfs(dir, SB_DIR_BYTES, "0700", uid) != 0) {
         fprintf(stderr, "grade: mount(tmpfs, %s): %s\n", dir, strerror(errno));
         goto fail;

@@ -57,6 +57,10 @@ int sb_open_tree(const char *tree);
 int sb_run_build(char *const argv[], const char *log, const char *out_dir, double cpu_s,
                  double wall_s);
 
+/* A folder of reference sources that tests must not read (as root, with mount namespaces): in
+ * each test's mounts it is covered by an empty, read-only folder that no one may open. */
+void sb_hide(const char *path);
+
 /* --keep: a test's other plain files (each bounded) come back from its tmpfs with the
  * driver's own. */
 void sb_keep(int on);
