@@ -31,7 +31,7 @@ grader-ready:
 	@$(ENSURE_DEPS)
 	@$(SUBMAKE) driver
 
-.PHONY: grader-ready all deps grade status hint watch gradescope solutions test bench profile clean asan help starters driver programs common-tests
+.PHONY: grader-ready all deps grade status hint watch gradescope solutions test mutants bench profile clean asan help starters submission driver programs common-tests
 all:
 	@$(ENSURE_DEPS)
 	@$(SUBMAKE) driver programs common-tests
@@ -110,8 +110,20 @@ solutions:
 test:
 	@sh grader/selftest/run
 
+# The mutation catalogue (grader/mutants/): faulty copies of the solutions must lose points,
+# correct alternatives must not. CH=N or EX=N.M narrow it down.
+mutants:
+	@$(ENSURE_DEPS)
+	@$(SUBMAKE) driver
+	@sh grader/mutants/run $(if $(CH),--ch $(CH)) $(if $(EX),--ex $(EX))
+
+# FORCE=1 lets it overwrite student files that hold changes (it refuses otherwise).
 starters:
-	@grader/mkstarters
+	@FORCE=$(FORCE) grader/mkstarters
+
+# The zip a student uploads: exactly their files of chapter CH (default: all) and a manifest.
+submission:
+	@grader/mksubmission $(CH)
 
 # Benchmarks (bench/run): the reference programs measured, CSV and PNG into bench/results/.
 # Never part of `make test`: a benchmark measures, it does not pass or fail on speed.
@@ -151,22 +163,28 @@ help:
 	@echo "  make grade              build and grade your chapters 1-5 (installs packages if needed)"
 	@echo "  make grade CH=3         grade chapter 3 only"
 	@echo "  make grade CH=3 T=name  only the tests whose name contains 'name'"
-	@echo "  make grade SRC=DIR      grade the chapters found in DIR (DIR/chapterN/)"
+	@echo "  make grade SRC=DIR      grade an upload in DIR (a checkout, chapter folders, files)"
 	@echo "  make status             your progress per chapter and exercise, from the last grading"
 	@echo "  make hint EX=1.2        the hints of exercise 1.2, from its chapter guide"
 	@echo "  make watch CH=1         re-grade chapter 1 whenever you save one of its files"
+	@echo "  make submission         the zip to upload: your files of every chapter and a manifest,"
+	@echo "                          in build/submission.zip (CH=1: chapter 1's only)"
 	@echo "  make solutions          grade the reference solutions (must get full marks)"
 	@echo "  make                    build everything into build/"
 	@echo "  make test               the project's own test suite (ends with 'N passed, M failed')"
+	@echo "  make mutants            the mutation catalogue: faulty solutions must lose points"
+	@echo "                          (CH=N, EX=N.M: one chapter or exercise)"
 	@echo "  make asan               the tests built with AddressSanitizer and UBSan"
 	@echo "  make bench              benchmarks of the reference programs: CSV and PNG plots in"
 	@echo "                          bench/results/ (installs gnuplot-nox if needed)"
 	@echo "  make bench CH=1         the benchmarks of chapter 1 only"
 	@echo "  make profile            echosvr_v2 under load with the gperftools CPU profiler: a"
 	@echo "                          report and a call graph in build/profile/ (installs them)"
-	@echo "  make starters           regenerate chapterN/ from solutions/chapterN/"
 	@echo "  make deps               install the Debian packages svrlab needs"
 	@echo "  make gradescope         the Gradescope autograder zip, in build/gradescope/"
 	@echo "  make clean              remove build/"
 	@echo "  V=1                     show the commands"
+	@echo "For people who change svrlab:"
+	@echo "  make starters           regenerate chapterN/ from solutions/chapterN/ (refuses to"
+	@echo "                          overwrite your changes to a student file unless FORCE=1)"
 	@echo "The grader is also a program: grader/grade --help"

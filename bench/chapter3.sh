@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/chapter3.sh: chapter 3's benchmark, run by bench/run (`make bench CH=3`).
 #
-# The echo comparison of issue 7: 64-byte messages in three configurations,
+# The echo comparison of the performance targets: 64-byte messages in three configurations,
 #   1x1     1 connection, 1 message in flight
 #   50x1    50 connections, 1 message in flight each
 #   50x16   50 connections, 16 messages in flight each (pipelining)
@@ -39,7 +39,7 @@
 #                      the medians of the CPU microseconds per message of each side, and
 #                      the median and max of others_cpu_pct
 #   chapter3_echo.png  messages per second per candidate, one panel per configuration
-# and prints a short summary with issue 7's targets, met or not.
+# and prints a short summary with the lab's performance targets, met or not.
 
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -54,7 +54,7 @@ client_timeout=60           # seconds; a run takes 1 to 2 s on a 2-vCPU VM
 
 # ---- the candidates ------------------------------------------------------------------------
 # Echo servers measured with loadgen: names (shell identifiers) and how to start each. A server
-# must print "listening on port N" and exit 0 on SIGTERM (LAB-SPEC section 4); server_start
+# must print "listening on port N" and exit 0 on SIGTERM; server_start
 # adds "-a 127.0.0.1 -p 0". chapter 1's echosvr_fork (a process per connection) is the
 # pre-event-driven baseline; chapter 4's split server has its own script (bench/chapter4.sh),
 # which measures it against echosvr_v1 in the same run.
@@ -449,7 +449,7 @@ awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
     END { if (n) printf "  the rest of the machine used %.0f%% of one CPU on average during the %d client runs" \
                         " (max %d%%; %d runs at 20%% or more)\n", t / n, n, mx, hi }' "$raw"
 if [ -n "$have_redis" ]; then
-    echo "  issue 7's target: echosvr_v1 at least 1.3x redis at 50x1 and 50x16 (ratios within each run):"
+    echo "  the lab's performance target: echosvr_v1 at least 1.3x redis at 50x1 and 50x16 (ratios within each run):"
     awk -F, '
         NR > 1 && $6 == "echosvr_v1" && ($2 == "50x1" || $2 == "50x16") {
             printf "    %-8s %-6s v1/PING_INLINE %.2f [%.2f-%.2f]  v1/PING_MBULK %.2f [%.2f-%.2f]  %s\n", \

@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/chapter4.sh: chapter 4's benchmark, run by bench/run (`make bench CH=4`).
 #
-# The echo part of issue 7 for the split server: 64-byte messages in three configurations,
+# The echo part of the performance targets for the split server: 64-byte messages in three configurations,
 #   1x1     1 connection, 1 message in flight
 #   50x1    50 connections, 1 message in flight each
 #   50x16   50 connections, 16 messages in flight each (pipelining)
@@ -35,7 +35,7 @@
 #                       run (vs_v1_*), of the p50 added to echosvr_v1's (added_p50_us), of
 #                       notifications per message, in-system latency and server CPU per message
 #   chapter4_echo.png   messages per second per candidate, one panel per configuration
-# and prints a short summary with issue 7's targets for io_conn + md, met or not.
+# and prints a short summary with the lab's performance targets for io_conn + md, met or not.
 # Then bench/chapter4_queue.sh measures the queue alone (shmmq against a pipe and a unix socket).
 
 # shellcheck source=bench/lib.sh
@@ -279,7 +279,7 @@ awk -F, '
         if ($2 != "echosvr_v1") printf "  /v1 %.2f  +p50 %5.1f us  notif/msg %.4f  in-system %6.1f us", $14, $17, $18, $19
         printf "  CPU %.2f us/msg\n", $20
     }' "$csv"
-echo "  issue 7's targets for io_conn + md (medians of the per-run figures):"
+echo "  the lab's performance targets for io_conn + md (medians of the per-run figures):"
 awk -F, '
     NR > 1 && $2 == "io_conn_md" && $1 == "50x1" {
         printf "    %-8s 50x1: %.2fx echosvr_v1 (target >= 0.9: %s), %.4f notifications per message (target <= 0.01: %s)\n", \
@@ -289,9 +289,9 @@ awk -F, '
             $3, $17, ($17 <= 2) ? "met" : "not met" }' "$csv"
 echo "  files: $raw $csv${plotted:+ $plotted}"
 
-# ---- the queue alone (issue 7's queue figures) ---------------------------------------------
+# ---- the queue alone (the queue's performance targets) --------------------------------------
 sh bench/chapter4_queue.sh || exit 1
-# ---- issue 7's connections figures: heavy (100,000 sockets), only with BENCH_C100K=1 ---------
+# ---- the connection-count figures: heavy (100,000 sockets), only with BENCH_C100K=1 ----------
 if [ "${BENCH_C100K:-0}" = 1 ]; then
     sh bench/chapter4_c100k.sh || exit 1
 fi

@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/chapter4_c100k.sh: issue 7's "Connections" figures. Heavy (a minute or two, up to
+# bench/chapter4_c100k.sh: the connection-count figures of the performance targets. Heavy (a minute or two, up to
 # 100,000 sockets on each side): bench/chapter4.sh runs it at its end only with BENCH_C100K=1;
 # it also runs alone: `sh bench/chapter4_c100k.sh`.
 #

@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/chapter4_queue.sh: the queue part of chapter 4's benchmark (issue 7), run at the end of
+# bench/chapter4_queue.sh: the queue part of chapter 4's benchmark (the performance targets), run at the end of
 # bench/chapter4.sh (`make bench CH=4`), or alone: `sh bench/chapter4_queue.sh`.
 #
 # build/solutions/chapter4/mqbench passes 64-byte messages between two processes, pinned one to
@@ -23,7 +23,7 @@
 #                            pipe's ns (batch 1) to it in the same run (read it for the streams)
 #                            and of it to floor-rtt's (read it for the round trips)
 #   chapter4_queue.png       ns per message / round trip per mode (log scale)
-# and prints a summary with issue 7's targets, met or not.
+# and prints a summary with the lab's performance targets, met or not.
 
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -111,7 +111,7 @@ fi
 echo
 echo "chapter 4, the queue ($runs runs each; median [min-max] ns; ${pin:+pinned to CPUs 0 and 1; }$(machine_line))"
 awk -F, 'NR > 1 { printf "  %-16s %9.1f [%9.1f-%9.1f]%s\n", $1, $3, $4, $5, ($1 ~ /^stream/) ? sprintf("   a pipe takes %.1fx as long", $6) : "" }' "$csv"
-echo "  issue 7's targets for shmmq:"
+echo "  the lab's performance targets for shmmq:"
 awk -F, '
     NR > 1 && $1 == "stream" { printf "    streaming: %.1f ns per message (target <= 20: %s), %.1fx a pipe (target >= 25: %s)\n", $3, ($3 <= 20) ? "met" : "not met", $6, ($6 >= 25) ? "met" : "not met" }
     NR > 1 && $1 == "rtt" { printf "    round trip busy-polling: %.0f ns (target <= 450: %s), %.2fx its protocol'"'"'s floor\n", $3, ($3 <= 450) ? "met" : "not met", $7 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/chapter5.sh: chapter 5's benchmark, run by bench/run (`make bench CH=5`).
 #
-# The pool part of issue 7 (pool_part below): build/solutions/chapter5/poolbench times alloc +
+# The pool part of the performance targets (pool_part below): build/solutions/chapter5/poolbench times alloc +
 # free pairs of 64-byte chunks, in one binary, for
 #   pool        mempool_alloc + mempool_free (ex5.1)
 #   malloc      glibc's malloc + free
@@ -21,7 +21,7 @@
 #                           malloc's ns over the pool's in the same run and pattern, and
 #                           callgrind's instructions per pair
 #   chapter5_pool.png       ns per pair per candidate
-# and prints a short summary with issue 7's targets for the pool, met or not.
+# and prints a short summary with the lab's performance targets for the pool, met or not.
 
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -102,7 +102,7 @@ GP
     echo "chapter 5, the pool ($runs runs each; ns per alloc + free pair of 64 bytes, median [min-max]; $(machine_line))"
     awk -F, 'NR > 1 { printf "  %-14s %7.2f [%6.2f-%6.2f] ns  %6s instructions%s\n", $1, $3, $4, $5, $7,
         ($6 != "") ? sprintf("   malloc takes %.1fx as long", $6) : "" }' "$csv"
-    echo "  issue 7's targets for the pool (pairs):"
+    echo "  the lab's performance targets for the pool (pairs):"
     awk -F, 'NR > 1 && $1 == "pool-pairs" {
         printf "    %.2f ns per pair (target <= 2: %s), %s instructions per pair (target <= 15: %s),\n", $3, ($3 <= 2) ? "met" : "not met", $7, ($7 <= 15) ? "met" : "not met"
         printf "    %.1fx faster than glibc malloc (target >= 4: %s)\n", $6, ($6 >= 4) ? "met" : "not met" }
@@ -110,7 +110,7 @@ GP
     echo "  files: $raw $csv${plotted:+ $plotted}"
 }
 
-# The multi-hash part of issue 7 (cache_part below): build/solutions/chapter5/cachebench (ex5.2)
+# The multi-hash part of the performance targets (cache_part below): build/solutions/chapter5/cachebench (ex5.2)
 #   lookup   hit and miss lookups, 64-bit random keys, 16-byte values, in one binary: the
 #            multi-hash (cache.c, sequence lock on) and a plain linear-probing table with the
 #            same number of slots holding the same keys; at 100,000 and 1,000,000 entries, in
@@ -246,7 +246,7 @@ GP
     awk -F, 'NR > 1 { printf "    %2d rows: %.3f, %.3f / %.3f / %.3f, %.3f\n", $1, $3, $4, $5, $6, $7 }' "$fill"
     echo "  $ir instructions per hit lookup (callgrind; 10,000 entries, 4 rows, 50% load)"
     awk -F, 'NR > 1 && $1 == "multihash" && $2 == 100000 && $3 == "4x50" {
-        printf "  issue 7: a hit at 100,000 entries (4 rows, 50%%) in %.1f ns (target <= 25: %s)\n", $5, ($5 <= 25) ? "met" : "not met" }' "$csv"
+        printf "  target: a hit at 100,000 entries (4 rows, 50%%) in %.1f ns (target <= 25: %s)\n", $5, ($5 <= 25) ? "met" : "not met" }' "$csv"
     echo "  files: $raw $csv $fill $bands${plotted:+ $plotted}"
 }
 

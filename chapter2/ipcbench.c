@@ -739,7 +739,7 @@ static int peer_gone(pid_t pid)
  */
 static int slot_wait(_Atomic uint64_t *counter, uint64_t want, pid_t peer)
 {
-    /* YOUR CODE HERE: spin until atomic_load_explicit(counter, memory_order_acquire) >= want: timing_cpu_relax() for SPINS_BEFORE_YIELD looks, then sched_yield(); every 1024 looks, EPIPE if peer_gone(peer) (peer > 0), ETIMEDOUT after PEER_TIMEOUT_NS */
+    /* YOUR CODE HERE: spin until atomic_load_explicit(counter, memory_order_acquire) >= want: timing_cpu_relax() for SPINS_BEFORE_YIELD looks, then sched_yield(); every 64 looks, EPIPE if peer_gone(peer) (peer > 0), ETIMEDOUT after PEER_TIMEOUT_NS */
     (void)counter;
     (void)want;
     (void)peer;

@@ -1,4 +1,4 @@
-# common/flags.mk: compiler settings for every C file of the lab (LAB-SPEC section 6).
+# common/flags.mk: compiler settings for every C file of the lab.
 # SAN=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer; V=1 shows commands.
 
 CC ?= cc

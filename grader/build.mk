@@ -31,11 +31,22 @@ prior_dir := $(ROOT)/solutions/chapter$(prior_chapter)
 prior_lib := $(if $(strip $(prior_srcs)),$(OUT)/prior/libprior.a)
 prior_inc := $(if $(strip $(prior_srcs)),-I$(prior_dir))
 
-.PHONY: progs runner student-files
+# After each compile of a student's file: what it read must be the chapter's own files,
+# common/, the headers of the earlier chapter it builds on, or the system's (grader/depcheck).
+# (real paths: the compiler's list is made real before it is compared)
+depcheck = $(ROOT)/grader/depcheck $@ '$(realpath $(SRC))/*' '$(realpath $(ROOT))/common/*' \
+	$(if $(prior_inc),'$(realpath $(prior_dir))/*.h')
+# ... and for the grader's tests, which include the student's headers, also the grader's files
+depcheck_tests = $(depcheck) '$(realpath $(TESTS))/*' '$(realpath $(ROOT))/grader/lib/*'
+
+.PHONY: progs runner student-files prog-names
 progs: $(addprefix $(OUT)/,$(progs))
 
 student-files:
 	@echo $(student)
+
+prog-names:
+	@echo $(sort $(progs))
 
 $(OUT)/common/%.o: $(ROOT)/common/%.c
 	@mkdir -p $(@D)
@@ -57,6 +68,7 @@ $(OUT)/obj/%.o: $(SRC)/%.c
 	@mkdir -p $(@D)
 	$(say) CC $<
 	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(SRC) $(prior_inc) -I$(ROOT)/common -c $< -o $@
+	$(Q)$(depcheck)
 
 define prog_rule
 $(OUT)/$(1): $(call obj,$($(1)_srcs)) $(addprefix $(OUT)/prior/,$($(1)_prior:.c=.o)) $(prior_lib) $(common_lib)
@@ -74,7 +86,7 @@ gt_objs := $(patsubst $(ROOT)/grader/lib/%.c,$(OUT)/gt/%.o,$(wildcard $(ROOT)/gr
 
 runner: $(OUT)/runner
 $(OUT)/runner: $(test_objs) $(gt_objs) $(call obj,$(testlib)) $(prior_lib) $(common_lib)
-	$(if $(filter 1,$(SAN)),,$(Q)$(ROOT)/grader/linkcheck $(call obj,$(testlib)))
+	$(if $(filter 1,$(SAN)),,$(Q)$(ROOT)/grader/linkcheck $(call obj,$(testlib)) -- $(test_objs) $(gt_objs))
 	$(say) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 
@@ -82,6 +94,7 @@ $(OUT)/tests/%.o: $(TESTS)/%.c
 	@mkdir -p $(@D)
 	$(say) CC $<
 	$(Q)$(CC) $(CFLAGS) $(CHECK_CFLAGS) $(PKG_CFLAGS) -I$(SRC) $(prior_inc) -I$(ROOT)/common -I$(ROOT)/grader/lib -c $< -o $@
+	$(Q)$(depcheck_tests)
 
 $(OUT)/gt/%.o: $(ROOT)/grader/lib/%.c
 	@mkdir -p $(@D)
@@ -104,17 +117,20 @@ $(OUT)/tsan/src/%.o: $(SRC)/%.c
 	@mkdir -p $(@D)
 	$(say) CC $<
 	$(Q)$(CC) $(tsan_cflags) $(PKG_CFLAGS) -I$(SRC) -I$(ROOT)/common -c $< -o $@
+	$(Q)$(depcheck)
 
 $(OUT)/tsan/tests/%.o: $(TESTS)/tsan/%.c
 	@mkdir -p $(@D)
 	$(say) CC $<
 	$(Q)$(CC) $(tsan_cflags) $(PKG_CFLAGS) -I$(SRC) -I$(ROOT)/common -c $< -o $@
+	$(Q)$(depcheck_tests)
 
 $(OUT)/tsan/libcommon.a: $(tsan_common)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 define tsan_rule
 $(OUT)/$(1): $(OUT)/tsan/tests/$(1).o $(addprefix $(OUT)/tsan/src/,$($(1)_srcs:.c=.o)) $(OUT)/tsan/libcommon.a
+	$$(Q)$(ROOT)/grader/linkcheck --tsan $(addprefix $(OUT)/tsan/src/,$($(1)_srcs:.c=.o)) -- $(OUT)/tsan/tests/$(1).o
 	$$(say) LD $$@
 	$$(Q)$$(CC) -fsanitize=thread -o $$@ $$^ $$(PKG_LIBS)
 endef
@@ -130,14 +146,17 @@ $(OUT)/plain/src/%.o: $(SRC)/%.c
 	@mkdir -p $(@D)
 	$(say) CC $<
 	$(Q)$(CC) $(plain_cflags) $(PKG_CFLAGS) -I$(SRC) $(prior_inc) -I$(ROOT)/common -c $< -o $@
+	$(Q)$(depcheck)
 
 $(OUT)/plain/tests/%.o: $(TESTS)/progs/%.c
 	@mkdir -p $(@D)
 	$(say) CC $<
 	$(Q)$(CC) $(plain_cflags) $(PKG_CFLAGS) -I$(SRC) $(prior_inc) -I$(ROOT)/common -c $< -o $@
+	$(Q)$(depcheck_tests)
 
 define test_prog_rule
 $(OUT)/$(1): $(OUT)/plain/tests/$(1).o $(addprefix $(OUT)/plain/src/,$($(1)_srcs:.c=.o))
+	$$(Q)$(ROOT)/grader/linkcheck $(addprefix $(OUT)/plain/src/,$($(1)_srcs:.c=.o)) -- $(OUT)/plain/tests/$(1).o
 	$$(say) LD $$@
 	$$(Q)$$(CC) -o $$@ $$^ $$(PKG_LIBS)
 endef

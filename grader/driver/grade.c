@@ -10,6 +10,7 @@
  * Usage: see usage() below, or `grader/grade --help`.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include "results.h"
 #include "report.h"
 #include "sandbox.h"
+#include "upload.h"
 #include "util.h"
 
 #define EXIT_CANNOT_RUN 2
@@ -38,6 +40,10 @@
 #define MEMCHECK_TIME_SCALE 10
 #define MAX_TEST_TIMEOUT 300.0 /* seconds, before the memcheck scale */
 #define IPC_KEYS_PER_JOB GT_IPC_KEYS
+/* Seconds for one chapter's build, wall clock: an #include of a device (/dev/ptmx) blocks the
+ * compiler at 0 CPU, where no CPU limit ends it. The slowest chapter builds in well under a
+ * minute on a busy 2-CPU machine. */
+#define BUILD_TIMEOUT 120.0
 #define IPC_SLOT (1L << 18) /* keys reserved for one grader run: 4095 jobs of 64 keys */
 /* slot n of the keys starts at IPC_FIRST_KEY + n * IPC_SLOT (n also picks the sandbox's uids) */
 #define IPC_FIRST_KEY 0x10000000L
@@ -46,15 +52,24 @@
 static struct {
     const char *root, *src, *filter, *json, *gradescope, *junit, *extra;
     int chapter; /* 0: all */
-    int require_full, memcheck, jobs, keep, verbose, color, check_points;
-} opt = {.memcheck = 1};
+    int require_full, memcheck, jobs, keep, verbose, color, check_points, show_files;
+    double build_timeout; /* seconds for a chapter's whole build */
+} opt = {.memcheck = 1, .build_timeout = BUILD_TIMEOUT};
 
 static char run_dir[4096];
+static char lab[4200]; /* the run's copy of the grader's files, taken before any student code */
+/* The points files as read at the start: compared (and restored) at the end, since without
+ * the sandbox a test runs as the caller and can write the checkout. */
+static struct {
+    char path[4200];
+    char text[65536];
+    size_t len;
+} points_read[MAX_CHAPTER];
 static char valgrind[4096];
 static long ipc_base = -1;
 static int next_ipc_job;
 static int shown, total_shown;
-static volatile sig_atomic_t interrupted;
+#define interrupted stop_requested /* set by on_signal (util.h) */
 
 static void usage(FILE *to);
 static void parse_args(int argc, char **argv);
@@ -62,6 +77,8 @@ static void on_signal(int sig);
 static int reserve_ipc(void);
 static int prepare_chapter(struct chapter *c);
 static int build_chapter(struct chapter *c);
+static void summarize_build(struct chapter *c);
+static void blame_build(const struct chapter *c, struct item *it);
 static int check_runner_list(struct chapter *c);
 static void run_items(struct chapter *c, enum kind kind);
 static void new_token(char *out, size_t cap);
@@ -69,6 +86,8 @@ static void judge(struct chapter *c, struct item *it, const char *dir);
 static void print_item(const struct item *it);
 static void print_reason(const char *reason);
 static void cleanup(void);
+static int snapshot_lab(void);
+static void verify_points(void);
 
 int main(int argc, char **argv)
 {
@@ -94,6 +113,7 @@ int main(int argc, char **argv)
     }
     const char *tmp = getenv("TMPDIR");
     tmp = sb_init(tmp && *tmp ? tmp : "/tmp"); /* as root, tests run sandboxed: sandbox.h */
+    sb_keep(opt.keep);
     fmt(run_dir, sizeof run_dir, "%s/svrlab-grade.XXXXXX", tmp);
     if (!mkdtemp(run_dir)) {
         fprintf(stderr, "grade: mkdtemp(%s): %s\n", run_dir, strerror(errno));
@@ -110,6 +130,14 @@ int main(int argc, char **argv)
         return EXIT_CANNOT_RUN;
     }
 
+    if (snapshot_lab() != 0) {
+        cleanup();
+        return EXIT_CANNOT_RUN;
+    }
+    /* the reference's sources, out of the tests' reach (sandbox.h): the checkout's (the run's
+     * copy is root's alone), and each chapter tree's (prepare_chapter) */
+    char sol[4200];
+    sb_hide(fmt(sol, sizeof sol, "%s/solutions", opt.root));
     struct chapter chapters[MAX_CHAPTER];
     memset(chapters, 0, sizeof chapters);
     int status = 0, not_full = 0; /* not_full: items below their maximum, bonus ones too */
@@ -120,6 +148,9 @@ int main(int argc, char **argv)
             continue;
         char path[4200], err[512];
         fmt(path, sizeof path, "%s/grader/chapters/chapter%d.points", opt.root, n);
+        fmt(points_read[n - 1].path, sizeof points_read[n - 1].path, "%s", path);
+        points_read[n - 1].len = read_file(path, points_read[n - 1].text,
+                                           sizeof points_read[n - 1].text, 0);
         if (pt_load(path, &c->pts, err, sizeof err) != 0) {
             if (errno == ENOENT)
                 continue;
@@ -148,6 +179,20 @@ int main(int argc, char **argv)
         status = EXIT_CANNOT_RUN;
         goto out;
     }
+    char why[8192];
+    if (upload_locate(opt.src, opt.root, run_dir, chapters, why, sizeof why) != 0) {
+        fprintf(stderr, "grade: %s\n", why);
+        status = EXIT_CANNOT_RUN;
+        goto out;
+    }
+    if (opt.show_files) {
+        for (int n = 1; n <= MAX_CHAPTER; n++)
+            if (chapters[n - 1].available) {
+                upload_summary(&chapters[n - 1], opt.src, why, sizeof why);
+                fputs(why, stdout);
+            }
+        goto out;
+    }
     printf("svrlab grader: grading %s, %d test%s at a time\n", opt.src, opt.jobs,
            opt.jobs == 1 ? "" : "s");
 
@@ -158,6 +203,8 @@ int main(int argc, char **argv)
         printf("\n== chapter %d: %s ==\n", n, c->pts.title);
         fflush(stdout);
         if (prepare_chapter(c) != 0 || build_chapter(c) != 0 || sb_open_tree(c->tree) != 0) {
+            if (interrupted)
+                break;
             status = EXIT_CANNOT_RUN;
             goto out;
         }
@@ -226,6 +273,7 @@ int main(int argc, char **argv)
     if (status == 0 && opt.require_full && (score < max || not_full > 0))
         status = 1;
 out:
+    verify_points();
     for (int n = 0; n < MAX_CHAPTER; n++) {
         free(chapters[n].items);
         pt_free(&chapters[n].pts);
@@ -240,8 +288,13 @@ static void usage(FILE *to)
             "usage: grader/grade [options]\n"
             "Builds and grades svrlab's chapters 1-%d: one line per test, subtotals, a total.\n"
             "\n"
-            "  --src DIR        grade the chapters found in DIR (DIR/chapterN/); default: this\n"
-            "                   checkout. Only the student's files are taken from DIR.\n"
+            "  --src DIR        grade the upload in DIR; default: this checkout. Only the\n"
+            "                   student's files are taken: from DIR's chapterN/ folders (at its\n"
+            "                   top or up to two folders down; never in build/, solutions/,\n"
+            "                   results/, reports/, __MACOSX or dot folders), or, uploaded\n"
+            "                   without folders, each file by its name. A file not there is\n"
+            "                   the starter's. Two places for one chapter is an error.\n"
+            "  --show-files     only say which files of the upload would be graded\n"
             "  --ch N           grade chapter N only\n"
             "  --test TEXT      only the tests whose name contains TEXT\n"
             "  --json FILE      also write the results as JSON to FILE\n"
@@ -253,8 +306,9 @@ static void usage(FILE *to)
             "  --require-full   exit 1 unless every test got full marks (bonus tests too)\n"
             "  --no-memcheck    skip the valgrind runs (their points leave the maximum)\n"
             "  -j, --jobs N     tests run at a time (default: the number of CPUs)\n"
+            "  --build-timeout S  stop a chapter's build after S seconds (default: %.0f)\n"
             "  --keep           keep the temporary build and test directories (as root, a\n"
-            "                   test directory keeps the plain files at its top)\n"
+            "                   test directory keeps the plain files at its top, 1 MiB each)\n"
             "  --check-points   only check that the points data and the tests agree\n"
             "  -v, --verbose    show the full reason of every failure\n"
             "  --batch DIR      grade every submission in DIR into a CSV gradebook (see\n"
@@ -263,7 +317,7 @@ static void usage(FILE *to)
             "\n"
             "Exit status: 0 when grading ran (whatever the score), 1 with --require-full below\n"
             "full marks, 2 when grading could not run.\n",
-            MAX_CHAPTER);
+            MAX_CHAPTER, BUILD_TIMEOUT);
 }
 
 static void parse_args(int argc, char **argv)
@@ -276,7 +330,8 @@ static void parse_args(int argc, char **argv)
         {"check-points", no_argument, NULL, 'P'},  {"verbose", no_argument, NULL, 'v'},
         {"root", required_argument, NULL, 'R'},    {"help", no_argument, NULL, 'h'},
         {"gradescope", required_argument, NULL, 'G'}, {"junit", required_argument, NULL, 'U'},
-        {"extra-tests", required_argument, NULL, 'X'},
+        {"extra-tests", required_argument, NULL, 'X'}, {"show-files", no_argument, NULL, 'S'},
+        {"build-timeout", required_argument, NULL, 'B'},
         {NULL, 0, NULL, 0}};
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     opt.jobs = ncpu > 0 ? (int)ncpu : 1;
@@ -307,8 +362,17 @@ static void parse_args(int argc, char **argv)
                 exit(EXIT_CANNOT_RUN);
             }
             break;
+        case 'B':
+            opt.build_timeout = strtod(optarg, &end);
+            if (*end || !(opt.build_timeout >= 1 && opt.build_timeout <= 3600)) {
+                fprintf(stderr, "grade: --build-timeout: expected 1 to 3600 seconds, got '%s'\n",
+                        optarg);
+                exit(EXIT_CANNOT_RUN);
+            }
+            break;
         case 'K': opt.keep = 1; break;
         case 'P': opt.check_points = 1; break;
+        case 'S': opt.show_files = 1; break;
         case 'v': opt.verbose = 1; break;
         case 'R': opt.root = optarg; break;
         case 'h': usage(stdout); exit(0);
@@ -384,12 +448,23 @@ static int copy(const char *from, const char *to)
     return run_cmd(argv, NULL);
 }
 
+/* Chapter n's starter of file f, written to `to`: generated from solutions/ as `make starters`
+ * does, never read from root's chapterN/, whose working tree may hold an instructor's answers
+ * (and a Gradescope bundle has no git history to take the committed one from). */
+static int starter_file(int n, const char *f, const char *to)
+{
+    char mk[4400], rel[4400];
+    char *argv[] = {"sh", fmt(mk, sizeof mk, "%s/grader/mkstarters", opt.root), "--file",
+                    fmt(rel, sizeof rel, "chapter%d/%s", n, f), (char *)to, NULL};
+    return run_cmd(argv, NULL);
+}
+
 /* The temporary tree: the grader's pristine common/, lib, build files and tests, the reference
  * solution, and the student's chapter: the reference's files overlaid with the student's own. */
 static int prepare_chapter(struct chapter *c)
 {
     char p[4400], q[4400];
-    const char *r = opt.root;
+    const char *r = lab; /* never the checkout, which a test may have written (no sandbox) */
     int n = c->number;
     fmt(c->tree, sizeof c->tree, "%s/ch%d", run_dir, n);
     fmt(p, sizeof p, "%s/grader/tests", c->tree);
@@ -399,7 +474,7 @@ static int prepare_chapter(struct chapter *c)
         {"common", "common"},     {"grader/lib", "grader/lib"},
         {"grader/build.mk", "grader/build.mk"},  {"grader/chapters", "grader/chapters"},
         {"grader/valgrind.supp", "grader/valgrind.supp"},
-        {"grader/linkcheck", "grader/linkcheck"},
+        {"grader/linkcheck", "grader/linkcheck"}, {"grader/depcheck", "grader/depcheck"},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0] && !bad; i++)
         bad = copy(fmt(p, sizeof p, "%s/%s", r, pairs[i][0]),
@@ -433,35 +508,30 @@ static int prepare_chapter(struct chapter *c)
         return -1;
     }
 
-    /* Which files are the student's: the chapter's build data says. */
-    char list[2048], log[4400];
-    fmt(log, sizeof log, "%s/student-files", c->tree);
-    char *argv[] = {"make", "-s", "--no-print-directory", "-f",
-                    fmt(p, sizeof p, "%s/grader/build.mk", c->tree),
-                    fmt(q, sizeof q, "CH=%d", n), "student-files", NULL};
-    if (run_cmd(argv, log) != 0 || read_file(log, list, sizeof list, 0) == 0) {
-        fprintf(stderr, "grade: could not list the student's files of chapter %d\n", n);
-        return -1;
-    }
-    for (char *save, *f = strtok_r(list, " \t\n", &save); f; f = strtok_r(NULL, " \t\n", &save)) {
-        char from[4400], real[4096];
-        fmt(from, sizeof from, "%s/chapter%d/%s", opt.src, n, f);
-        size_t len = strlen(opt.src);
-        if (is_regular(from) && len > 1 &&
-            (!realpath(from, real) || strncmp(real, opt.src, len) != 0 || real[len] != '/')) {
-            /* a linked folder leading to the reference solution, or to any file of root's */
-            printf("  note: chapter%d/%s leads out of the submission (a link): using the "
-                   "starter's\n", n, f);
-            fmt(from, sizeof from, "%s/chapter%d/%s", r, n, f);
-        } else if (!is_regular(from)) {
-            printf("  note: chapter%d/%s is missing from the submission: using the starter's\n",
-                   n, f);
-            fmt(from, sizeof from, "%s/chapter%d/%s", r, n, f);
-        }
-        if (copy(from, fmt(q, sizeof q, "%s/student/%s", c->tree, f)) != 0) {
-            fprintf(stderr, "grade: could not copy %s\n", from);
+    /* The student's files: from where upload.c found them, else the pristine starter. */
+    char summary[4 * FILE_LIST_CAP];
+    upload_summary(c, opt.src, summary, sizeof summary);
+    fputs(summary, stdout);
+    char list[FILE_LIST_CAP];
+    fmt(list, sizeof list, "%s", c->up.student);
+    for (char *save, *f = strtok_r(list, " ", &save); f; f = strtok_r(NULL, " ", &save)) {
+        char from[4400];
+        int taken = in_words(c->up.taken, f);
+        fmt(q, sizeof q, "%s/student/%s", c->tree, f);
+        fmt(from, sizeof from, "%s/%s", c->up.dir, f);
+        if (taken ? copy(from, q) != 0 : starter_file(n, f, q) != 0) {
+            fprintf(stderr, "grade: could not copy %s\n", taken ? from : f);
             return -1;
         }
+    }
+    sb_hide(fmt(p, sizeof p, "%s/ref", c->tree));
+    sb_hide(fmt(p, sizeof p, "%s/solutions", c->tree));
+    /* each test's time limit, from the grader's copy of the tests, before any build */
+    char err[512];
+    if (pt_load_timeouts(fmt(p, sizeof p, "%s/grader/tests/chapter%d", c->tree, n), &c->pts, err,
+                         sizeof err) < 0) {
+        fprintf(stderr, "grade: %s\n", err);
+        return -1;
     }
     return 0;
 }
@@ -492,7 +562,10 @@ static int build_chapter(struct chapter *c)
     char *ref[] = {"make", "-s", "-j2", "--no-print-directory", "say=@true", "-f", mkf, ch,
                    fmt(src, sizeof src, "SRC=%s/ref", c->tree),
                    fmt(out, sizeof out, "OUT=%s/out/ref", c->tree), "progs", NULL};
-    if (run_cmd(ref, log) != 0) {
+    int r = run_cmd_bounded(ref, log, BUILD_TIMEOUT, NULL, NULL); /* ours: not --build-timeout */
+    if (r == RUN_STOPPED)
+        return -1;
+    if (r != 0) {
         char text[1024];
         read_file(log, text, sizeof text, 0);
         fprintf(stderr, "grade: the reference solution of chapter %d does not build:\n%s\n",
@@ -511,7 +584,16 @@ static int build_chapter(struct chapter *c)
         return -1;
     char outdir[4400];
     fmt(outdir, sizeof outdir, "%s/out/student", c->tree);
-    if (sb_run_build(stu, log, outdir, 600) != 0) {
+    r = sb_run_build(stu, log, outdir, 600, opt.build_timeout);
+    if (r == RUN_STOPPED)
+        return -1;
+    if (r == RUN_TIMED_OUT) {
+        fmt(c->build_err, sizeof c->build_err,
+            "the build did not end within %.0f s and was stopped (an #include of a device or of a "
+            "file that never ends?)", opt.build_timeout);
+        printf("  build: FAILED\n");
+        print_reason(c->build_err);
+    } else if (r != 0) {
         char raw[sizeof c->build_err], from[4400], to[32];
         read_file(log, raw, sizeof raw, 0);
         /* name the student's files as the student knows them */
@@ -519,10 +601,84 @@ static int build_chapter(struct chapter *c)
         fmt(to, sizeof to, "chapter%d/", c->number);
         replace_all(raw, from, to, c->build_err, sizeof c->build_err);
         utf8_sanitize(c->build_err);
-        printf("  build: FAILED; the compiler says:\n");
-        print_reason(c->build_err);
+        summarize_build(c);
+        printf("  build: FAILED (%s did not build); the compiler's first error:\n", c->broken);
+        print_reason(c->build_first);
+        if (opt.verbose) {
+            printf("  the compiler's output:\n");
+            print_reason(c->build_err);
+        } else if (c->build_errors > 1) {
+            printf("        (and %d more error line%s: grader/grade -v shows them)\n",
+                   c->build_errors - 1, c->build_errors == 2 ? "" : "s");
+        }
     }
     return 0;
+}
+
+/* After a failed build: its first error (and why, when it is a warning), how many error lines
+ * there are, and which programs (or the test runner) are missing because of it. */
+static void summarize_build(struct chapter *c)
+{
+    const char *first = NULL, *p = c->build_err;
+    c->build_errors = 0;
+    for (; *p; p += strcspn(p, "\n"), p += *p == '\n') {
+        size_t len = strcspn(p, "\n");
+        char line[REASON_CAP];
+        fmt(line, sizeof line, "%.*s", (int)len, p);
+        /* the compiler's and the linker's errors, and grader/linkcheck's "rio.c: ..." lines
+         * (a bare file name: the compiler's own lines name chapterN/rio.c) */
+        const char *colon = strstr(line, ".c: ");
+        if (strstr(line, "error:") || strstr(line, "undefined reference") ||
+            (colon && (size_t)(colon - line) + 2 == strcspn(line, " :/"))) {
+            c->build_errors++;
+            if (!first)
+                first = p;
+        }
+    }
+    if (!first)
+        first = c->build_err;
+    size_t len = strcspn(first, "\n");
+    fmt(c->build_first, sizeof c->build_first, "%.*s", (int)len, first);
+    if (strstr(c->build_first, "[-Werror"))
+        fmt(c->build_first + strlen(c->build_first), sizeof c->build_first - strlen(c->build_first),
+            " (warnings are errors in svrlab: a warning most often points at a real bug, so "
+            "the code must compile without any)");
+
+    char mkf[4400], ch[16], log[4400], names[1024], path[4400];
+    fmt(log, sizeof log, "%s/prog-names", c->tree);
+    char *argv[] = {"make", "-s", "--no-print-directory", "-f",
+                    fmt(mkf, sizeof mkf, "%s/grader/build.mk", c->tree),
+                    fmt(ch, sizeof ch, "CH=%d", c->number), "prog-names", NULL};
+    if (run_cmd(argv, log) != 0 || read_file(log, names, sizeof names, 0) == 0)
+        names[0] = 0; /* then only the runner is looked for */
+    strncat(names, " runner", sizeof names - strlen(names) - 1);
+    c->broken[0] = 0;
+    for (char *save, *f = strtok_r(names, " \n", &save); f; f = strtok_r(NULL, " \n", &save))
+        if (!is_regular(fmt(path, sizeof path, "%s/out/student/%s", c->tree, f)))
+            fmt(c->broken + strlen(c->broken), sizeof c->broken - strlen(c->broken), "%s%s",
+                c->broken[0] ? ", " : "", strcmp(f, "runner") ? f : "the test runner");
+    if (!c->broken[0])
+        fmt(c->broken, sizeof c->broken, "part of the chapter");
+}
+
+/* A failed test of a chapter whose build failed: say which program did not build and quote the
+ * compiler, not what running a missing program looks like (status 127). */
+static void blame_build(const struct chapter *c, struct item *it)
+{
+    if (!c->build_err[0] || it->status != FAIL)
+        return;
+    char names[sizeof c->broken], which[sizeof c->broken] = "";
+    fmt(names, sizeof names, "%s", c->broken);
+    for (char *save, *f = strtok_r(names, ", ", &save); f; f = strtok_r(NULL, ", ", &save)) {
+        char path[300];
+        if (strstr(it->reason, fmt(path, sizeof path, "/%s", f)) ||
+            strstr(it->reason, fmt(path, sizeof path, "%s ", f)))
+            fmt(which, sizeof which, "%s", f);
+    }
+    if (!which[0] && !strstr(it->reason, "127") && !strstr(it->reason, "cannot execute"))
+        return;
+    fmt(it->reason, sizeof it->reason, "%s did not build, so this test could not run it; the "
+        "compiler's first error:\n%s", which[0] ? which : c->broken, c->build_first);
 }
 
 /* The tests the runner has must be exactly the tests of the points data. */
@@ -549,10 +705,21 @@ static int check_runner_list(struct chapter *c)
         }
     }
     for (char *save, *l = strtok_r(list, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-        l[strcspn(l, " ")] = 0;
+        size_t len = strcspn(l, " ");
+        double listed = l[len] ? atof(l + len + 1) : 0;
+        l[len] = 0;
         int found = 0;
-        for (size_t i = 0; i < c->pts.ntests; i++)
-            found |= strcmp(c->pts.tests[i].name, l) == 0;
+        for (size_t i = 0; i < c->pts.ntests; i++) {
+            const struct pt_test *t = &c->pts.tests[i];
+            if (strcmp(t->name, l) != 0)
+                continue;
+            found = 1;
+            if (t->timeout != listed) {
+                printf("  %s: its timeout is %g s, but the grader read %g s from GT_TEST(%s, ...)\n",
+                       l, listed, t->timeout, l);
+                bad = 1;
+            }
+        }
         if (!found) {
             printf("  %s: a test without points\n", l);
             bad = 1;
@@ -560,27 +727,6 @@ static int check_runner_list(struct chapter *c)
     }
     printf("  %zu tests, points data %s\n", c->pts.ntests, bad ? "does not match" : "matches");
     return bad ? -1 : 0;
-}
-
-static double test_timeout(struct chapter *c, const char *name)
-{
-    char log[4400], list[16384], needle[128];
-    fmt(log, sizeof log, "%s/runner-list", c->tree);
-    if (!read_file(log, list, sizeof list, 0)) {
-        char runner[4400];
-        fmt(runner, sizeof runner, "%s/out/student/runner", c->tree);
-        char *argv[] = {runner, "--list", NULL};
-        job_run(argv, log);
-        read_file(log, list, sizeof list, 0);
-    }
-    fmt(needle, sizeof needle, "%s ", name);
-    for (char *l = list; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-        if (strncmp(l, needle, strlen(needle)) == 0) {
-            /* the list comes from a runner that holds student code: never trust it blindly */
-            double t = atof(l + strlen(needle));
-            return t > MAX_TEST_TIMEOUT ? MAX_TEST_TIMEOUT : t;
-        }
-    return 0;
 }
 
 /* Run every item of one kind, opt.jobs at a time; print them in order as they complete. */
@@ -636,7 +782,8 @@ static void run_items(struct chapter *c, enum kind kind)
             if (!have_runner) {
                 it->status = FAIL;
                 fmt(it->reason, sizeof it->reason,
-                         "the chapter does not compile (see the build output above)");
+                    "the test runner did not build, so no test could run; the compiler's first "
+                    "error:\n%s", c->build_first);
                 next++;
                 continue;
             }
@@ -651,10 +798,12 @@ static void run_items(struct chapter *c, enum kind kind)
             }
             keys[next] = ipc_base + (long)(++next_ipc_job) * IPC_KEYS_PER_JOB;
 
-            double timeout = test_timeout(c, it->t->name);
+            double timeout = it->t->timeout; /* the grader's sources say, not the runner */
             int scale = kind == MEMCHECK ? MEMCHECK_TIME_SCALE : 1;
             if (timeout <= 0)
                 timeout = 30;
+            if (timeout > MAX_TEST_TIMEOUT)
+                timeout = MAX_TEST_TIMEOUT;
             timeout = timeout * scale + 10;
 
             char e[10][4400];
@@ -718,6 +867,7 @@ static void run_items(struct chapter *c, enum kind kind)
             fmt(dir, sizeof dir, "%s/run/%zu-%s%s", c->tree, first + i, it->t->name,
                      kind == MEMCHECK ? "-memcheck" : "");
             judge(c, it, dir);
+            blame_build(c, it);
             utf8_sanitize(it->reason); /* a student's bytes must not break JSON or XML */
             job_remove_ipc(keys[i], keys[i] + IPC_KEYS_PER_JOB);
             if (!opt.keep) {
@@ -887,6 +1037,53 @@ static void print_item(const struct item *it)
     fflush(stdout);
 }
 
+
+/* The grader's files, the reference solutions and the starters, copied before any student code
+ * runs: each chapter's tree is made from this copy, so what an earlier chapter's tests did to
+ * the checkout (as the caller, without the sandbox) changes nothing of a later chapter. */
+static int snapshot_lab(void)
+{
+    static const char *const parts[] = {"common", "grader", "solutions", "chapter1", "chapter2",
+                                        "chapter3", "chapter4", "chapter5"};
+    fmt(lab, sizeof lab, "%s/lab", run_dir);
+    /* root's alone when sandboxed: the tests' users read only their chapter's tree */
+    char *mk[] = {"mkdir", "-m", "700", "-p", lab, NULL};
+    if (run_cmd(mk, NULL) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        char from[4400], to[4400];
+        fmt(from, sizeof from, "%s/%s", opt.root, parts[i]);
+        if (is_dir(from) && copy(from, fmt(to, sizeof to, "%s/%s", lab, parts[i])) != 0) {
+            fprintf(stderr, "grade: could not copy %s into %s\n", from, lab);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Each points file the same as when it was read; if not, say so and put back what was read. */
+static void verify_points(void)
+{
+    for (int n = 0; n < MAX_CHAPTER; n++) {
+        if (!points_read[n].path[0] || !points_read[n].len)
+            continue;
+        static char now[sizeof points_read[n].text];
+        size_t len = read_file(points_read[n].path, now, sizeof now, 0);
+        if (len == points_read[n].len && memcmp(now, points_read[n].text, len) == 0)
+            continue;
+        fprintf(stderr, "grade: %s changed while grading (a test wrote it?): put back as it was "
+                        "read at the start\n", points_read[n].path);
+        unlink(points_read[n].path); /* a link put in its place is not followed */
+        int fd = open(points_read[n].path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                      0644);
+        if (fd < 0 || write(fd, points_read[n].text, points_read[n].len) !=
+                          (ssize_t)points_read[n].len)
+            fprintf(stderr, "grade: could not restore %s: %s\n", points_read[n].path,
+                    strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    }
+}
 
 static void cleanup(void)
 {

@@ -31,7 +31,6 @@ static void supervise(const char *dir, char *const argv[], char *const env[], do
                       int slot, int data_limit, const char *token);
 static int write_outcome(const char *dir, const char *text);
 static int kill_descendants(void);
-static double now_s(void);
 
 pid_t job_start(const char *dir, char *const argv[], char *const env[], double timeout,
                 int data_limit, const char *token)
@@ -366,11 +365,4 @@ int job_reclaim_ipc(long first, long slot, long end)
     }
     free(rows);
     return freed;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -5,6 +5,7 @@
  */
 #include "points.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,55 @@ int pt_load(const char *path, struct pt_chapter *ch, char *err, size_t errcap)
 int pt_load_extra(const char *path, struct pt_chapter *ch, char *err, size_t errcap)
 {
     return read_points(path, ch, 1, err, errcap);
+}
+
+/* The GT_TEST(name, seconds) of one source text, applied to ch's tests. */
+static int timeouts_of(const char *text, struct pt_chapter *ch)
+{
+    int found = 0;
+    for (const char *p = text; (p = strstr(p, "GT_TEST(")); ) {
+        p += strlen("GT_TEST(");
+        char name[128];
+        double secs;
+        int used = 0;
+        if (sscanf(p, " %127[A-Za-z0-9_] , %lf )%n", name, &secs, &used) != 2 || used == 0 ||
+            secs <= 0)
+            continue; /* the macro's own definition, or prose */
+        for (size_t i = 0; i < ch->ntests; i++)
+            if (strcmp(ch->tests[i].name, name) == 0) {
+                ch->tests[i].timeout = secs;
+                found++;
+            }
+    }
+    return found;
+}
+
+int pt_load_timeouts(const char *tests_dir, struct pt_chapter *ch, char *err, size_t errcap)
+{
+    DIR *d = opendir(tests_dir);
+    if (!d) {
+        snprintf(err, errcap, "opendir(%s): %s", tests_dir, strerror(errno));
+        return -1;
+    }
+    int found = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 3 || strcmp(e->d_name + len - 2, ".c") != 0)
+            continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", tests_dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        static char text[1 << 20];
+        size_t n = fread(text, 1, sizeof text - 1, f);
+        fclose(f);
+        text[n] = 0;
+        found += timeouts_of(text, ch);
+    }
+    closedir(d);
+    return found;
 }
 
 void pt_free(struct pt_chapter *ch)

@@ -20,6 +20,7 @@ struct pt_test {
     int memcheck;       /* for "memory clean" (0: no memcheck run) */
     int bonus;          /* 1 if the exercise is optional (*) */
     int hidden;         /* 1 for an instructor's extra test (--extra-tests): hidden from students */
+    double timeout;     /* seconds, from the test's GT_TEST in the grader's sources (0: none) */
 };
 
 struct pt_chapter {
@@ -36,6 +37,12 @@ int pt_load(const char *path, struct pt_chapter *ch, char *err, size_t errcap);
 /* Append an instructor's extra tests (--extra-tests DIR: DIR/chapterN/points, the same lines
  * without the 'chapter' line) to a loaded chapter; they are marked hidden. Same returns. */
 int pt_load_extra(const char *path, struct pt_chapter *ch, char *err, size_t errcap);
+
+/* Set each test's timeout from the GT_TEST(name, seconds) lines of the C files of tests_dir
+ * (the grader's own copy of the chapter's tests, read before any student code runs: the
+ * limits the student-linked runner reports are the student's to change). Returns how many
+ * tests got one, or -1 with err when the folder can not be read. */
+int pt_load_timeouts(const char *tests_dir, struct pt_chapter *ch, char *err, size_t errcap);
 
 void pt_free(struct pt_chapter *ch);
 

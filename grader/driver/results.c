@@ -10,6 +10,8 @@
 #include <jansson.h>
 #include <libxml/xmlwriter.h>
 
+#include "upload.h"
+
 static const char *status_word(enum status s)
 {
     return s == PASS ? "pass" : s == SKIP ? "skipped" : "fail";
@@ -30,7 +32,31 @@ static int dump(json_t *root, const char *path)
     return r == 0 ? 0 : -1;
 }
 
-static json_t *chapter_json(const struct chapter *c)
+/* A space-separated list as a JSON array. */
+static json_t *words_json(const char *list)
+{
+    json_t *a = json_array();
+    char copy[FILE_LIST_CAP];
+    snprintf(copy, sizeof copy, "%s", list);
+    for (char *save, *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+        json_array_append_new(a, json_string(w));
+    return a;
+}
+
+/* What the student sees first about a chapter: where its files came from, which were taken,
+ * missing or ignored, and the build's first error if it failed. */
+static void chapter_summary(const struct chapter *c, const char *src, char *out, size_t cap)
+{
+    upload_summary(c, src, out, cap);
+    size_t used = strlen(out);
+    if (c->build_err[0] && used < cap)
+        snprintf(out + used, cap - used,
+                 "  build FAILED (%s did not build); the compiler's first error:\n  %s\n%s",
+                 c->broken, c->build_first,
+                 c->build_errors > 1 ? "  (the build log has the rest)\n" : "");
+}
+
+static json_t *chapter_json(const struct chapter *c, const char *src)
 {
     json_t *o = json_object();
     json_object_set_new(o, "chapter", json_integer(c->number));
@@ -42,6 +68,17 @@ static json_t *chapter_json(const struct chapter *c)
     json_object_set_new(o, "max_score", json_integer(c->max));
     json_object_set_new(o, "bonus", json_integer(c->bonus));
     json_object_set_new(o, "build_failed", json_boolean(c->build_err[0] != 0));
+    json_object_set_new(o, "build_log", json_string(c->build_err));
+    json_object_set_new(o, "build_error", json_string(c->build_first));
+    json_t *up = json_object();
+    char summary[4 * FILE_LIST_CAP];
+    chapter_summary(c, src, summary, sizeof summary);
+    json_object_set_new(up, "folder", json_string(c->up.dir));
+    json_object_set_new(up, "taken", words_json(c->up.taken));
+    json_object_set_new(up, "missing", words_json(c->up.missing));
+    json_object_set_new(up, "ignored", words_json(c->up.ignored));
+    json_object_set_new(up, "summary", json_string(summary));
+    json_object_set_new(o, "upload", up);
     json_t *tests = json_array();
     for (size_t i = 0; i < c->nitems; i++) {
         const struct item *it = &c->items[i];
@@ -69,7 +106,7 @@ int results_json(const char *path, const struct chapter *chapters, const int *se
     json_t *arr = json_array();
     for (int i = 0; i < MAX_CHAPTER; i++)
         if (selected[i])
-            json_array_append_new(arr, chapter_json(&chapters[i]));
+            json_array_append_new(arr, chapter_json(&chapters[i], t->source));
     json_object_set_new(root, "source", json_string(t->source));
     json_object_set_new(root, "score", json_integer(t->score));
     json_object_set_new(root, "max_score", json_integer(t->max));
@@ -106,6 +143,14 @@ int results_gradescope(const char *path, const struct chapter *chapters, const i
             json_array_append_new(tests, o);
         }
     }
+    /* the top-level output: what was graded, shown above the tests */
+    char output[MAX_CHAPTER * 4 * FILE_LIST_CAP] = "";
+    for (int i = 0; i < MAX_CHAPTER; i++) {
+        size_t used = strlen(output);
+        if (selected[i] && chapters[i].available)
+            chapter_summary(&chapters[i], t->source, output + used, sizeof output - used);
+    }
+    json_object_set_new(root, "output", json_string(output));
     json_object_set_new(root, "score", json_integer(t->score + t->bonus));
     json_object_set_new(root, "visibility", json_string("visible"));
     json_object_set_new(root, "stdout_visibility", json_string("visible"));
@@ -118,7 +163,6 @@ int results_gradescope(const char *path, const struct chapter *chapters, const i
 int results_junit(const char *path, const struct chapter *chapters, const int *selected,
                   const struct totals *t)
 {
-    (void)t;
     xmlTextWriterPtr w = xmlNewTextWriterFilename(path, 0);
     if (!w) {
         fprintf(stderr, "grade: could not write %s\n", path);
@@ -164,6 +208,12 @@ int results_junit(const char *path, const struct chapter *chapters, const int *s
                        xmlTextWriterEndElement(w) < 0;
             bad |= xmlTextWriterEndElement(w) < 0;
         }
+        /* after the testcases, where JUnit's schema puts a suite's output */
+        char summary[4 * FILE_LIST_CAP];
+        chapter_summary(c, t->source, summary, sizeof summary);
+        bad |= xmlTextWriterWriteElement(w, BAD_CAST "system-out", BAD_CAST summary) < 0;
+        if (c->build_err[0])
+            bad |= xmlTextWriterWriteElement(w, BAD_CAST "system-err", BAD_CAST c->build_err) < 0;
         bad |= xmlTextWriterEndElement(w) < 0;
     }
     bad |= xmlTextWriterEndDocument(w) < 0;

@@ -26,12 +26,29 @@ struct item {
     char reason[REASON_CAP];
 };
 
+#define FILE_LIST_CAP 1024
+#define BUILD_LOG_CAP 8192
+
+/* What grading took from the upload for one chapter (upload.h): space-separated file names. */
+struct upload_files {
+    char dir[4096];                /* the folder the chapter's files come from; "" if none */
+    char student[FILE_LIST_CAP];   /* the chapter's student files (its build data) */
+    char taken[FILE_LIST_CAP];     /* found in the upload and graded */
+    char missing[FILE_LIST_CAP];   /* not in the upload: the starter's were graded */
+    char outside[FILE_LIST_CAP];   /* links leading out of the upload: the starter's too */
+    char ignored[FILE_LIST_CAP];   /* in the upload but not student files: not graded */
+};
+
 struct chapter {
     int number;
     int available;
     struct pt_chapter pts;
     char tree[4096];      /* temporary tree of this chapter */
-    char build_err[1024]; /* the start of the compiler's complaint, if the build failed */
+    struct upload_files up;
+    char build_err[BUILD_LOG_CAP]; /* the compiler's complaint, if the build failed */
+    char build_first[REASON_CAP];  /* its first error line, with why a warning fails it */
+    int build_errors;              /* how many error lines the compiler wrote */
+    char broken[256];              /* the programs (and "runner") that did not build */
     struct item *items;
     size_t nitems;
     int score, max, bonus;

@@ -3,6 +3,8 @@
  */
 #include "sandbox.h"
 
+#include "../lib/gt_env.h"
+
 #include "util.h"
 
 #include <ctype.h>
@@ -67,6 +69,14 @@
 #define SB_DIR_BYTES "256m"
 #define SB_SHARED_BYTES "64m"
 
+/* What comes back from a test's tmpfs to the disk (sb_private_fs_end): the files the driver
+ * reads, each at most SB_BACK_FILE bytes (of "output", its last ones: the driver quotes its
+ * end), and with --keep the other plain files at the top too, each at most SB_BACK_KEPT; at
+ * most SB_BACK_TOTAL bytes in all per test. Never the whole tmpfs: 256 MiB per running test. */
+#define SB_BACK_FILE (4L << 20)
+#define SB_BACK_KEPT (1L << 20)
+#define SB_BACK_TOTAL (16L << 20)
+
 /* Where a test could leave files outside its directory: the world-writable folders. */
 static const char *const shared_dirs[] = {"/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue",
                                           "/run/lock"};
@@ -81,6 +91,10 @@ static long uid_base;  /* this run's first uid */
 static gid_t run_gid;  /* this run's group: its tests read its tree, no one else's */
 static int have_run_gid;
 static int nslots; /* tests at a time */
+static int keep_all; /* --keep: more than the driver's files comes back from a test's tmpfs */
+#define SB_HIDDEN_MAX 16
+static char hidden[SB_HIDDEN_MAX][4200]; /* folders covered by an empty one in a test's mounts */
+static int nhidden;
 static pid_t holder[SB_UIDS_PER_RUN];
 static char tmp_dir[4096]; /* the folder that holds the temporary tree, also swept */
 
@@ -88,7 +102,7 @@ static int probe(uid_t uid, const char *path);
 static int enter_own_network(void);
 static int enter_own_mounts(void);
 static int mount_tmpfs(const char *dir, const char *size, const char *mode, uid_t uid);
-static int copy_files(int from, int to);
+static int copy_back(int from, int to);
 static int drop_to(uid_t uid);
 static int alive_child(pid_t pid);
 static int count_procs(uid_t uid);
@@ -196,6 +210,18 @@ int sb_open_tree(const char *tree)
     return 0;
 }
 
+void sb_hide(const char *path)
+{
+    char real[4096];
+    if (nhidden < SB_HIDDEN_MAX && realpath(path, real))
+        snprintf(hidden[nhidden++], sizeof hidden[0], "%s", real);
+}
+
+void sb_keep(int on)
+{
+    keep_all = on;
+}
+
 int sb_active(void)
 {
     return active;
@@ -272,6 +298,14 @@ int sb_private_fs(const char *dir, uid_t uid, int *under_fd)
             goto fail;
         }
     }
+    /* the reference's sources: an empty folder that no one may open, in the test's mounts */
+    for (int i = 0; i < nhidden; i++)
+        if (is_dir(hidden[i]) && (mount_tmpfs(hidden[i], "4k", "0000", 0) != 0 ||
+                                  mount(NULL, hidden[i], NULL,
+                                        MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0)) {
+            fprintf(stderr, "grade: mount(tmpfs, %s): %s\n", hidden[i], strerror(errno));
+            goto fail;
+        }
     if (mount_tmpfs(dir, SB_DIR_BYTES, "0700", uid) != 0) {
         fprintf(stderr, "grade: mount(tmpfs, %s): %s\n", dir, strerror(errno));
         goto fail;
@@ -290,7 +324,7 @@ fail:
 int sb_private_fs_end(const char *dir, int under)
 {
     int from = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int r = from >= 0 ? copy_files(from, under) : -1;
+    int r = from >= 0 ? copy_back(from, under) : -1;
     if (from >= 0)
         close(from);
     if (umount2(dir, MNT_DETACH) != 0)
@@ -335,13 +369,32 @@ int sb_enter(uid_t uid, const char *dir, char *const env[], double timeout, int 
     return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }
 
-int sb_run_build(char *const argv[], const char *log, const char *out_dir, double cpu_s)
+/* What the build's child does before the exec: the sandbox (run_cmd_bounded's before_exec). */
+struct build_ctx {
+    uid_t uid;
+    const char *out_dir;
+    char *const *env;
+    double cpu_s;
+};
+
+static int enter_build(void *ctx)
+{
+    const struct build_ctx *b = ctx;
+    if (sb_enter(b->uid, b->out_dir, b->env, b->cpu_s, 1) == 0)
+        return 0;
+    fprintf(stderr, "grade: could not start the build as uid %lu: %s\n", (unsigned long)b->uid,
+            strerror(errno));
+    return -1;
+}
+
+int sb_run_build(char *const argv[], const char *log, const char *out_dir, double cpu_s,
+                 double wall_s)
 {
     char *mkdir_p[] = {"mkdir", "-p", (char *)out_dir, NULL};
     if (run_cmd(mkdir_p, NULL) != 0)
         return -1;
     if (!active)
-        return run_cmd(argv, log);
+        return run_cmd_bounded(argv, log, wall_s, NULL, NULL);
     int slot = sb_claim();
     if (slot < 0)
         return -1;
@@ -356,34 +409,14 @@ int sb_run_build(char *const argv[], const char *log, const char *out_dir, doubl
     }
     snprintf(tmpdir, sizeof tmpdir, "TMPDIR=%s", out_dir);
     char *env[] = {tmpdir, NULL};
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (out < 0 || in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 ||
-            sb_enter(uid, out_dir, env, cpu_s, 1) != 0) {
-            dprintf(out >= 0 ? out : 2, "grade: could not start the build as uid %lu: %s\n",
-                    (unsigned long)uid, strerror(errno));
-            _exit(127);
-        }
-        execvp(argv[0], argv);
-        fprintf(stderr, "grade: %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    int status = -1;
-    if (pid > 0) {
-        sb_hold(slot, pid);
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-            ;
-    } else {
-        sb_hold(slot, 0);
-    }
-    sb_kill_all(uid);
+    struct build_ctx ctx = {uid, out_dir, env, cpu_s};
+    int r = run_cmd_bounded(argv, log, wall_s, enter_build, &ctx);
+    sb_kill_all(uid); /* also what left the build's process group */
     sb_clean(uid);
+    sb_hold(slot, 0);
     if (run_cmd(take, NULL) != 0)
         return -1;
-    return pid > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
 }
 
 int sb_kill_all(uid_t uid)
@@ -505,9 +538,23 @@ static int mount_tmpfs(const char *dir, const char *size, const char *mode, uid_
     return mount("svrlab-test", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts);
 }
 
-/* Copy the plain files of folder `from` into folder `to` (new files; none there may exist).
- * 0, or -1 if one could not be copied. */
-static int copy_files(int from, int to)
+/* The most of file `name` that comes back from a test's tmpfs (0: none of it). */
+static off_t back_cap(const char *name)
+{
+    static const char *const driver_files[] = {"check.xml", "output", GT_REACHED_END_FILE,
+                                               GT_SKIPPED_FILE};
+    for (size_t i = 0; i < sizeof driver_files / sizeof driver_files[0]; i++)
+        if (strcmp(name, driver_files[i]) == 0)
+            return SB_BACK_FILE;
+    size_t len = strlen(name);
+    if (strncmp(name, "vg", 2) == 0 && len > 4 && strcmp(name + len - 4, ".xml") == 0)
+        return SB_BACK_FILE; /* valgrind's logs (report.c) */
+    return keep_all ? SB_BACK_KEPT : 0;
+}
+
+/* Copy the plain files of folder `from` that the driver reads (back_cap) into folder `to`
+ * (new files; none there may exist). 0, or -1 if one could not be copied. */
+static int copy_back(int from, int to)
 {
     int dup_from = dup(from);
     DIR *d = dup_from >= 0 ? fdopendir(dup_from) : NULL;
@@ -517,21 +564,33 @@ static int copy_files(int from, int to)
         return -1;
     }
     int r = 0;
+    off_t total = 0;
     struct dirent *e;
     static char buf[1 << 16];
     while ((e = readdir(d))) {
         struct stat st;
-        if (fstatat(from, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+        off_t cap = back_cap(e->d_name);
+        if (cap == 0 || total >= SB_BACK_TOTAL ||
+            fstatat(from, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
             continue;
+        if (cap > SB_BACK_TOTAL - total)
+            cap = SB_BACK_TOTAL - total;
         int in = openat(from, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         int out = openat(to, e->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                          st.st_mode & 0644);
+        if (in >= 0 && st.st_size > cap && strcmp(e->d_name, "output") == 0)
+            lseek(in, st.st_size - cap, SEEK_SET);
         ssize_t n = 0;
-        while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+        off_t left = cap;
+        while (in >= 0 && out >= 0 && left > 0 &&
+               (n = read(in, buf, left < (off_t)sizeof buf ? (size_t)left : sizeof buf)) > 0) {
             if (write(out, buf, (size_t)n) != n) {
                 n = -1;
                 break;
             }
+            left -= n;
+        }
+        total += cap - left;
         if (in < 0 || out < 0 || n < 0)
             r = -1;
         if (in >= 0)

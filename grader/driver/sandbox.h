@@ -50,10 +50,20 @@ int sb_open_tree(const char *tree);
  * tests could not (an #include of a file only root may read fails as it would for them):
  * stdout and stderr appended to `log`, `out_dir` (created here) its own while it runs and its
  * HOME and TMPDIR, the environment cleared, a test's limits with `cpu_s` seconds of CPU per
- * process. Afterwards every process and leftover of that user is gone, and out_dir and all in
- * it are root's again (a later test may get the same uid). Returns the exit status, -1 if it
- * could not run. When the sandbox is off: run_cmd (util.h). */
-int sb_run_build(char *const argv[], const char *log, const char *out_dir, double cpu_s);
+ * process, and `wall_s` seconds in all (run_cmd_bounded, util.h: RUN_TIMED_OUT, RUN_STOPPED).
+ * Afterwards every process and leftover of that user is gone, and out_dir and all in it are
+ * root's again (a later test may get the same uid). Returns the exit status, -1 if it could
+ * not run. When the sandbox is off: run_cmd_bounded as the caller. */
+int sb_run_build(char *const argv[], const char *log, const char *out_dir, double cpu_s,
+                 double wall_s);
+
+/* A folder of reference sources that tests must not read (as root, with mount namespaces): in
+ * each test's mounts it is covered by an empty, read-only folder that no one may open. */
+void sb_hide(const char *path);
+
+/* --keep: a test's other plain files (each bounded) come back from its tmpfs with the
+ * driver's own. */
+void sb_keep(int on);
 
 /* 1 when tests run sandboxed. */
 int sb_active(void);
@@ -77,8 +87,9 @@ int sb_give_dir(const char *dir, uid_t uid);
  * tmpfs (for sb_private_fs_end); 1 when the sandbox is off or the machine allows no mount
  * namespace (nothing changed); -1 on failure, with a message (the test must not run). */
 int sb_private_fs(const char *dir, uid_t uid, int *under_fd);
-/* After the test (and sb_take_back): copy the plain files of the tmpfs at dir into the folder
- * under it (`under`, closed here), unmount the tmpfs. 0, or -1 if a file could not be copied. */
+/* After the test (and sb_take_back): copy the files the driver reads from the tmpfs at dir into
+ * the folder under it (`under`, closed here), each bounded, and with --keep (sb_keep) the other
+ * plain files too, bounded; unmount the tmpfs. 0, or -1 if a file could not be copied. */
 int sb_private_fs_end(const char *dir, int under);
 /* In the test's child process, after its descriptors are set: the environment becomes PATH,
  * HOME (= dir), LANG and the "NAME=value" strings of env; descriptors above 2 are closed; the

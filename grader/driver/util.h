@@ -4,12 +4,29 @@
 #ifndef SVRLAB_UTIL_H
 #define SVRLAB_UTIL_H
 
+#include <signal.h>
 #include <stddef.h>
+
+/* Set by the driver's SIGINT/SIGTERM/SIGHUP handler: run_cmd_bounded stops waiting. */
+extern volatile sig_atomic_t stop_requested;
 
 /* Run argv (argv[0] looked up in PATH) with stdout and stderr appended to `log` (NULL: to
  * /dev/null) and wait for it. Returns its exit status, or -1 if it could not run or was
  * killed by a signal. */
 int run_cmd(char *const argv[], const char *log);
+
+/* Seconds on the monotonic clock. */
+double now_s(void);
+
+#define RUN_TIMED_OUT (-2)
+#define RUN_STOPPED (-3)
+
+/* run_cmd for what may never end (a build that reads a device): argv runs in a process group
+ * of its own, killed as a whole (SIGKILL) after wall_s seconds, or as soon as stop_requested
+ * is set; then RUN_TIMED_OUT or RUN_STOPPED. before_exec (NULL: none) runs in the child just
+ * before the exec, with ctx; if it fails (non-zero) the child ends with status 127. */
+int run_cmd_bounded(char *const argv[], const char *log, double wall_s,
+                    int (*before_exec)(void *ctx), void *ctx);
 
 /* The first `cap - 1` bytes at most of file `path` (last bytes when from_end), NUL-terminated.
  * Returns the number of bytes read (0 if the file is missing). */
@@ -26,6 +43,9 @@ const char *find_in_path(const char *name, char *buf, size_t cap);
 /* Replace every byte of s that is not part of valid UTF-8 (and every control byte but '\n' and
  * '\t') with '?', in place: a reason quoting a program's output becomes safe for JSON and XML. */
 void utf8_sanitize(char *s);
+
+/* Is word one of the space-separated words of list? */
+int in_words(const char *list, const char *word);
 
 char *fmt(char *buf, size_t cap, const char *f, ...) __attribute__((format(printf, 3, 4)));
 

@@ -143,3 +143,55 @@ fault_wait() {
     cat "$1/log" 2>/dev/null
     [ -f "$1/rc" ] && [ "$(cat "$1/rc")" = 0 ]
 }
+
+# ---- uploads: one chapter 1 laid out the ways students send it (t_uploads.sh, t_batch.sh) ----
+
+# upload_layout KIND FROM DEST: chapter 1's student files of FROM (solutions or ., the starters)
+# as an upload at DEST (a folder), or at DEST.zip / DEST.tar.gz for the archive kinds:
+#   checkout-zip, checkout-tgz  a whole working folder in a folder of its own, with decoys that
+#                   hold the other version (FROM's opposite): build/chapter1, .git/chapter1,
+#                   __MACOSX/, besides the checkout's own solutions/chapter1
+#   chapter         a bare chapter1/ folder;  nested  a/b/chapter1/ in a zip
+#   flat            the files themselves at the top, and a note that is no student file
+#   submission      what `make submission CH=1` writes
+upload_layout() {
+    other=solutions
+    [ "$2" = solutions ] && other=.
+    case "$1" in
+    checkout-*)
+        w=$3.d/repo
+        mkdir -p "$w/build" "$w/.git" "$w/__MACOSX/repo" "$w/solutions" &&
+            cp -R "$2/chapter1" "$w/" && cp -R solutions/chapter1 "$w/solutions/" &&
+            for decoy in build .git __MACOSX/repo; do cp -R "$other/chapter1" "$w/$decoy/" || return 1; done &&
+            echo "# my svrlab" >"$w/README.md" || return 1
+        case "$1" in
+        checkout-zip) (cd "$3.d" && zip -qr "$3.zip" repo) ;;
+        *) tar -czf "$3.tar.gz" -C "$3.d" repo ;;
+        esac && rm -rf "$3.d"
+        ;;
+    chapter) mkdir -p "$3" && cp -R "$2/chapter1" "$3/" ;;
+    nested)
+        mkdir -p "$3.d/a/b" && cp -R "$2/chapter1" "$3.d/a/b/" &&
+            (cd "$3.d" && zip -qr "$3.zip" a) && rm -rf "$3.d"
+        ;;
+    flat)
+        mkdir -p "$3" && echo "notes" >"$3/notes.txt" &&
+            for f in rio.c echoclient.c echosvr_fork.c; do cp "$2/chapter1/$f" "$3/" || return 1; done
+        ;;
+    submission) grader/mksubmission 1 --from "$2" -o "$3.zip" >/dev/null ;;
+    *) echo "upload_layout: unknown kind $1"; return 1 ;;
+    esac
+}
+UPLOAD_LAYOUTS="checkout-zip checkout-tgz chapter nested flat submission"
+
+# unpack_upload DEST DIR: the upload upload_layout made at DEST, unpacked (or copied) into DIR.
+unpack_upload() {
+    mkdir -p "$2" || return 1
+    if [ -f "$1.zip" ]; then
+        unzip -qq "$1.zip" -d "$2"
+    elif [ -f "$1.tar.gz" ]; then
+        tar -xzf "$1.tar.gz" -C "$2"
+    else
+        cp -R "$1/." "$2/"
+    fi
+}

@@ -1,5 +1,5 @@
-# Grader self-tests of ex4.2 (shmmq, the queue): a queue with one of the classic faults (issue 4,
-# "Done means"; LAB-SPEC section 9) loses the points of the test aimed at that fault. Each
+# Grader self-tests of ex4.2 (shmmq, the queue): a queue with one of the classic faults (the
+# pitfalls of the tutorial's listings and the chapter guide's requirements) loses the points of the test aimed at that fault. Each
 # faulty submission is a copy of the reference with one function patched (anchored on its
 # name): relaxed index stores, a wake-up per message, overwriting when full, wiping the
 # segment on attach, taking a message larger than max_payload, dropping a message the

@@ -1,5 +1,5 @@
-# Grader self-tests of ex5.2 (cache, the multi-hash): a multi-hash with one of the faults of
-# issue 5's "Done means" loses the points of the test aimed at that fault. Each faulty
+# Grader self-tests of ex5.2 (cache, the multi-hash): a multi-hash with one of the faults the
+# chapter guide's requirements rule out loses the points of the test aimed at that fault. Each faulty
 # submission is a copy of the reference with functions patched (anchored on their names): a
 # prime search that takes 1 for a prime, one that takes the squares of primes (9, 25, 49) for
 # primes, an attach that wipes the rows, an insert that stops at the first freed slot and so

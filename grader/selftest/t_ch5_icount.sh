@@ -1,4 +1,4 @@
-# The instruction-count guard (issue 7): callgrind's instructions per operation of the reference
+# The instruction-count guard (the performance targets): callgrind's instructions per operation of the reference
 # code, for each measure of bench/baseline/icount.txt (its comment gives the format), must not
 # grow by more than 10% over the baseline there. Counts, not times: exact and repeatable on any
 # machine that builds the same code, so a slower pool or hash shows up in `make test`, not only

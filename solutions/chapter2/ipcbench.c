@@ -819,7 +819,9 @@ static int slot_wait(_Atomic uint64_t *counter, uint64_t want, pid_t peer)
             continue;
         }
         sched_yield();
-        if (spins % 1024 == 0) {
+        /* Every 64 yields, not more seldom: on a loaded machine one yield may give the CPU
+         * away for milliseconds, and a peer that died must still be noticed in a second. */
+        if (spins % 64 == 0) {
             if (peer > 0 && peer_gone(peer)) {
                 errno = EPIPE;
                 return -1;
@@ -834,7 +836,7 @@ static int slot_wait(_Atomic uint64_t *counter, uint64_t want, pid_t peer)
         }
     }
     return 0;
-    //@stub spin until atomic_load_explicit(counter, memory_order_acquire) >= want: timing_cpu_relax() for SPINS_BEFORE_YIELD looks, then sched_yield(); every 1024 looks, EPIPE if peer_gone(peer) (peer > 0), ETIMEDOUT after PEER_TIMEOUT_NS
+    //@stub spin until atomic_load_explicit(counter, memory_order_acquire) >= want: timing_cpu_relax() for SPINS_BEFORE_YIELD looks, then sched_yield(); every 64 looks, EPIPE if peer_gone(peer) (peer > 0), ETIMEDOUT after PEER_TIMEOUT_NS
     //@ (void)counter;
     //@ (void)want;
     //@ (void)peer;

@@ -178,6 +178,18 @@ GT_TEST(echoclient_summary_line_fields, 40)
     if (!isfinite(s.rate) || s.rate <= 0)
         gt_fail("%s printed rate=%g: expected round trips per second, above 0; stdout: %s", cmdline,
                 s.rate, gt_out_head(&r));
+    /* rate is messages over seconds; seconds has 3 decimals, hence the factor 2 of slack */
+    double implied = s.seconds > 0 ? 300 / s.seconds : s.rate;
+    if (s.rate > 2 * implied || s.rate < implied / 2)
+        gt_fail("%s printed rate=%g with seconds=%g for 300 messages: the rate must be round "
+                "trips per second, here about %.0f; stdout: %s",
+                cmdline, s.rate, s.seconds, implied, gt_out_head(&r));
+    /* half the round trips took p50 or more, and they all fit in the run: 150 * p50 can not
+     * exceed its duration (plus the half millisecond seconds= may be rounded by) */
+    if (150 * s.p50 > (s.seconds + 0.0005) * 1e6)
+        gt_fail("%s printed p50_us=%g for a run of seconds=%g: 150 round trips of at least "
+                "%g us do not fit in it; are the times in microseconds?; stdout: %s",
+                cmdline, s.p50, s.seconds, s.p50, gt_out_head(&r));
     if (!(s.p50 > 0 && s.p50 <= s.p99 && s.p99 <= s.max && isfinite(s.max)))
         gt_fail("%s printed p50_us=%g p99_us=%g max_us=%g: expected 0 < p50 <= p99 <= max "
                 "(round-trip times in microseconds); stdout: %s",
@@ -352,7 +364,7 @@ GT_TEST(echoclient_detects_corrupt_byte, 30)
     int reached = fake_stop(&f);
     expect_failure_1(&r, "flips byte 10 of the 3rd echo");
     expect_reached(reached, &r, "flips byte 10 of the 3rd echo");
-    if (strstr(r.err, "differs") == NULL)
+    if (strstr(r.err, "byte 10 differs") == NULL || strstr(r.err, "message 3 ") == NULL)
         gt_fail("%s against a server that flips byte 10 of the 3rd echo exited 1, but stderr "
                 "does not say which byte differs (expected a line like \"echoclient: message 3 "
                 "of 5: byte 10 differs: sent 0x.., got 0x..\"); stderr: %s",
@@ -372,6 +384,11 @@ GT_TEST(echoclient_detects_early_close, 30)
     int reached = fake_stop(&f);
     expect_failure_1(&r, "closes the connection after 32 bytes of the 3rd echo");
     expect_reached(reached, &r, "closes the connection after 32 bytes of the 3rd echo");
+    if (strstr(r.err, "message 3 ") == NULL || strstr(r.err, "32 of 64") == NULL)
+        gt_fail("%s against a server that closes the connection after 32 bytes of the 3rd echo "
+                "exited 1, but stderr does not say so (expected a line like \"echoclient: "
+                "message 3 of 5: server closed the connection after 32 of 64 bytes\"); stderr: %s",
+                cmdline, gt_err_or_empty(&r));
 }
 
 /* ---- arguments ----------------------------------------------------------------------- */

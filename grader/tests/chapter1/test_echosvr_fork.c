@@ -4,8 +4,10 @@
  * The server runs as a program (gt_server_start) and is driven by the reference echoclient
  * or by sockets of the test's own: many at once, one kept idle while others are served (an
  * iterative server such as echosvr_v0 fails there), one reset in the middle of a message.
- * Its children are watched through /proc: they must be reaped (no zombies) and must end when
- * their clients leave.
+ * Its children are watched through /proc: they must be reaped (no zombies), must end when
+ * their clients leave, and must hold no descriptor of the parent's (the listener, the signal
+ * pipe). One test traces the server's fork with ptrace to send a SIGTERM at the one moment the
+ * guide's signal mask is about, which no timing could hit reliably.
  */
 #include "gt.h"
 
@@ -16,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -180,6 +184,73 @@ static void let_children_end(const pid_t *pids, int n)
     for (int i = 0; i < n; i++)
         while (!pid_ended(pids[i]) && gt_now() < deadline)
             gt_sleep(0.01);
+}
+
+/* 1 if the socket with this inode is listening: a line of /proc/net/tcp or tcp6 ("sl local
+ * remote st ... inode") with state 0A (TCP_LISTEN). */
+static int socket_listens(unsigned long inode)
+{
+    static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+        FILE *f = fopen(tables[t], "re");
+        if (f == NULL)
+            continue;
+        char line[512];
+        int listens = 0;
+        while (!listens && fgets(line, sizeof line, f) != NULL) {
+            unsigned st;
+            unsigned long ino;
+            if (sscanf(line, " %*s %*s %*s %x %*s %*s %*s %*s %*s %lu", &st, &ino) == 2 &&
+                ino == inode && st == 0x0A)
+                listens = 1;
+        }
+        fclose(f);
+        if (listens)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * What pid holds besides stdin, stdout, stderr and one connected socket: a description of
+ * the first such descriptor into what (empty when there is none). Returns how many sockets
+ * it holds that are not listening (the connection).
+ */
+static int extra_fds(pid_t pid, char *what, size_t cap)
+{
+    char dir[64];
+    int connected = 0;
+    what[0] = '\0';
+    snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!isdigit((unsigned char)e->d_name[0]) || atoi(e->d_name) <= 2)
+            continue;
+        char path[340], target[256];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        ssize_t len = readlink(path, target, sizeof target - 1);
+        if (len <= 0)
+            continue;
+        target[len] = '\0';
+        unsigned long ino;
+        int is_socket = sscanf(target, "socket:[%lu]", &ino) == 1;
+        if (is_socket && socket_listens(ino)) {
+            snprintf(what, cap, "fd %s, the listening socket (%.200s)", e->d_name, target);
+            break;
+        }
+        if (is_socket && connected == 0) {
+            connected = 1;
+            continue;
+        }
+        if (what[0] == '\0')
+            snprintf(what, cap, "fd %s (%.200s)%s", e->d_name, target,
+                     strncmp(target, "pipe:", 5) == 0 ? ", a pipe: the signal pipe?" : "");
+    }
+    closedir(d);
+    return connected;
 }
 
 static void close_all(int *fds, int n)
@@ -427,4 +498,165 @@ GT_TEST(echosvr_fork_bad_arguments_exit_2, 20)
     };
     GT_TEST_USAGE_ERRORS(gt_student("echosvr_fork"), "echosvr_fork", cases,
                          "no server should start");
+}
+
+/*
+ * Reaping must not wait: with one client still connected (its child runs), another client
+ * leaves and its child ends. The server reaps it on SIGCHLD and must then go on accepting;
+ * a reap that blocks in waitpid until the remaining child ends would leave a new client
+ * unserved for as long as the first one stays.
+ */
+GT_TEST(echosvr_fork_serves_after_a_child_ends, 30)
+{
+    gt_proc srv;
+    pid_t kids[MAX_KIDS];
+    char states[MAX_KIDS];
+
+    start_server(&srv);
+    int stays = gt_connect(srv.port);
+    echo_or_fail(&srv, stays, 100, 91, 10, "a first client (it then stays connected)", "");
+    int leaves = gt_connect(srv.port);
+    echo_or_fail(&srv, leaves, 100, 92, 10, "a second client", "");
+    close(leaves);
+    /* the second child is reaped: only the first one's is left */
+    double deadline = gt_now() + 10.0 * gt_time_scale();
+    while (children_of(srv.pid, kids, states, MAX_KIDS) > 1 && gt_now() < deadline)
+        gt_sleep(0.01);
+    int late = gt_connect(srv.port);
+    echo_or_fail(&srv, late, 100, 93, 10,
+                 "a third client, after the second left while the first stayed connected",
+                 ": reaping must not wait for the children that still run (WNOHANG)");
+    close(late);
+    close(stays);
+    gt_server_stop(&srv);
+}
+
+GT_TEST(echosvr_fork_child_holds_only_its_connection, 30)
+{
+    gt_proc srv;
+    pid_t kids[MAX_KIDS];
+    char states[MAX_KIDS];
+    char what[512];
+
+    start_server(&srv);
+    int fd = gt_connect(srv.port);
+    /* once the echo is back, the child is past its set-up: what it holds now, it keeps */
+    echo_or_fail(&srv, fd, 100, 81, 10, "a client", "");
+    int nk = children_of(srv.pid, kids, states, MAX_KIDS);
+    int connected = nk == 1 ? extra_fds(kids[0], what, sizeof what) : 0;
+    close(fd);
+    gt_server_stop(&srv);
+    if (nk != 1)
+        gt_fail("echosvr_fork had %d child processes while one client was connected and served, "
+                "expected 1",
+                nk);
+    if (what[0] != '\0')
+        gt_fail("the child serving a client still holds %s: a child must let go of what it "
+                "inherited and does not need (the listener, the signal pipe, sigwatch_close); "
+                "a child holding the listener keeps the port taken after the server stops",
+                what);
+    if (connected == 0)
+        gt_fail("the child serving a client holds no connected socket in /proc/%d/fd",
+                (int)kids[0]);
+}
+
+/* Wait until deadline for a state change of pid (a tracee or a child). 0, or -1. */
+static int wait_traced(pid_t pid, int *status, double deadline)
+{
+    for (;;) {
+        pid_t r = waitpid(pid, status, WNOHANG | __WALL);
+        if (r == pid)
+            return 0;
+        if ((r == -1 && errno != EINTR) || gt_now() >= deadline)
+            return -1;
+        gt_sleep(0.002);
+    }
+}
+
+/* The SigBlk line of pid's /proc status, for messages. */
+static const char *sigblk_of(pid_t pid)
+{
+    static char line[64];
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    snprintf(line, sizeof line, "(unknown)");
+    if (gt_read_file(path, buf, sizeof buf, 0, 0) <= 0)
+        return line;
+    const char *p = strstr(buf, "SigBlk:");
+    if (p != NULL)
+        sscanf(p, "SigBlk: %40s", line);
+    return line;
+}
+
+/*
+ * The race of the guide's hint: between fork and sigwatch_close the child still has the
+ * parent's handlers, so a SIGTERM landing there only writes to the parent's pipe and the
+ * child lives on. The server is traced (PTRACE_O_TRACEFORK): its new child stops before it
+ * runs anything, receives SIGTERM there, and is let go. With SIGINT, SIGTERM and SIGCHLD
+ * blocked across fork the signal waits until the default action is back and ends the child;
+ * without, the child serves its client.
+ */
+GT_TEST(echosvr_fork_sigterm_right_after_fork_ends_child, 30)
+{
+    gt_proc srv;
+    int st;
+    pid_t kid = 0;
+
+    start_server(&srv);
+    if (ptrace(PTRACE_SEIZE, srv.pid, NULL, (void *)(long)PTRACE_O_TRACEFORK) == -1)
+        gt_fail("ptrace(PTRACE_SEIZE) of echosvr_fork failed: %s (the grader needs it here)",
+                strerror(errno));
+    int fd = gt_connect(srv.port);
+    double deadline = gt_now() + 10.0 * gt_time_scale();
+    while (kid == 0) {
+        if (wait_traced(srv.pid, &st, deadline) == -1)
+            gt_fail("echosvr_fork did not fork within %.0f s of a client's connection; its "
+                    "stderr: %s",
+                    10.0 * gt_time_scale(), server_err(&srv));
+        if (!WIFSTOPPED(st)) {
+            srv.pid = 0; /* reaped here */
+            gt_fail("echosvr_fork ended (%s) when a client connected; its stderr: %s",
+                    gt_status_str(st, 0), server_err(&srv));
+        }
+        if (st >> 16 == PTRACE_EVENT_FORK) {
+            unsigned long msg;
+            if (ptrace(PTRACE_GETEVENTMSG, srv.pid, NULL, &msg) == -1)
+                gt_fail("ptrace(PTRACE_GETEVENTMSG): %s", strerror(errno));
+            kid = (pid_t)msg;
+            break;
+        }
+        /* another stop on the way (a signal): pass the signal on */
+        int sig = st >> 16 == 0 ? WSTOPSIG(st) : 0;
+        ptrace(PTRACE_CONT, srv.pid, NULL, (void *)(long)sig);
+    }
+    /* The child's first stop comes before it returns from fork. */
+    if (wait_traced(kid, &st, deadline) == -1)
+        gt_fail("the child of echosvr_fork (pid %d) did not stop after fork", (int)kid);
+    char mask[64];
+    snprintf(mask, sizeof mask, "%s", sigblk_of(kid));
+    kill(kid, SIGTERM);
+    ptrace(PTRACE_DETACH, kid, NULL, NULL);
+    ptrace(PTRACE_DETACH, srv.pid, NULL, NULL);
+
+    long bad;
+    int closed = 0;
+    size_t got = 0;
+    if (send_pattern(fd, 100, 82) == 0)
+        got = recv_pattern(fd, 100, 82, gt_now() + 10.0 * gt_time_scale(), &bad, &closed);
+    else
+        closed = 1;
+    close(fd);
+    if (!closed) {
+        gt_server_stop(&srv);
+        gt_fail("a SIGTERM sent to echosvr_fork's child right after fork (before it reset its "
+                "signal handlers; its blocked signals then: SigBlk %s) did not end it: it %s. "
+                "Block SIGINT, SIGTERM and SIGCHLD around fork and unblock them in the child "
+                "only after sigwatch_close, so that such a signal waits for its default action",
+                mask, got == 100 ? "went on to echo its client" : "kept its client connected");
+    }
+    /* the server itself goes on: a new client is served */
+    fd = gt_connect(srv.port);
+    echo_or_fail(&srv, fd, 100, 83, 10, "a new client after a child was ended by SIGTERM", "");
+    close(fd);
+    gt_server_stop(&srv);
 }

@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -150,6 +151,53 @@ GT_TEST(rio_read_exact_one_byte_at_a_time, 20)
 
     expect_count("rio_read_exact(len=200) from a peer sending one byte per write", r, err, LEN);
     expect_same("rio_read_exact(len=200) from a peer sending one byte per write", want, got, LEN);
+}
+
+/*
+ * More arrives than is still wanted: 60 bytes first, and only once they are read (the pipe is
+ * empty again), 100 more. rio_read_exact(len=100) must ask its second read for the 40 it
+ * still needs: asking for len again writes past the end of the caller's buffer.
+ */
+GT_TEST(rio_read_exact_never_past_len, 20)
+{
+    enum { FIRST = 60, SECOND = 100, LEN = 100 };
+    unsigned char want[FIRST + SECOND];
+    struct {
+        unsigned char buf[LEN];
+        unsigned char guard[SECOND]; /* right after buf: what an overrun would write */
+    } got;
+    int p[2];
+
+    gt_fill_pattern(want, sizeof want, 13);
+    gt_pipe(p);
+    pid_t pid = gt_fork_helper();
+    if (pid == 0) {
+        close(p[0]);
+        if (write(p[1], want, FIRST) != FIRST)
+            _exit(1);
+        int left = 1;
+        while (ioctl(p[1], FIONREAD, &left) == 0 && left > 0) /* until the test read them */
+            gt_sleep(0.001);
+        if (write(p[1], want + FIRST, SECOND) != SECOND)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    close(p[1]);
+    memset(&got, 0xA5, sizeof got);
+    ssize_t r = rio_read_exact(p[0], got.buf, LEN);
+    int err = errno;
+    stop_helper(pid);
+
+    const char *call = "rio_read_exact(len=100) when 60 bytes arrive, then 100 more";
+    for (size_t i = 0; i < sizeof got.guard; i++)
+        if (got.guard[i] != 0xA5)
+            gt_fail("%s wrote past the end of the buffer (byte %zu after it changed): the second "
+                    "read must ask for the 40 bytes still missing, not for len again",
+                    call, i);
+    expect_count(call, r, err, LEN);
+    expect_same(call, want, got.buf, LEN);
+    close(p[0]);
 }
 
 GT_TEST(rio_read_exact_eintr, 20)
