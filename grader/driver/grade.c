@@ -28,6 +28,7 @@
 #include "../lib/gt_env.h"
 #include "jobs.h"
 #include "points.h"
+#include "refcache.h"
 #include "results.h"
 #include "report.h"
 #include "sandbox.h"
@@ -562,15 +563,21 @@ static int build_chapter(struct chapter *c)
     char *ref[] = {"make", "-s", "-j2", "--no-print-directory", "say=@true", "-f", mkf, ch,
                    fmt(src, sizeof src, "SRC=%s/ref", c->tree),
                    fmt(out, sizeof out, "OUT=%s/out/ref", c->tree), "progs", NULL};
-    int r = run_cmd_bounded(ref, log, BUILD_TIMEOUT, NULL, NULL); /* ours: not --build-timeout */
-    if (r == RUN_STOPPED)
-        return -1;
-    if (r != 0) {
-        char text[1024];
-        read_file(log, text, sizeof text, 0);
-        fprintf(stderr, "grade: the reference solution of chapter %d does not build:\n%s\n",
-                c->number, text);
-        return -1;
+    char cached[4500];
+    int hit = refcache_get(opt.root, c->tree, c->number, cached, sizeof cached);
+    if (hit != 1) {
+        int r = run_cmd_bounded(ref, log, BUILD_TIMEOUT, NULL, NULL); /* ours, not the student's */
+        if (r == RUN_STOPPED)
+            return -1;
+        if (r != 0) {
+            char text[1024];
+            read_file(log, text, sizeof text, 0);
+            fprintf(stderr, "grade: the reference solution of chapter %d does not build:\n%s\n",
+                    c->number, text);
+            return -1;
+        }
+        if (hit == 0)
+            refcache_put(cached, c->tree);
     }
     fmt(log, sizeof log, "%s/build.log", c->tree);
     char *stu[] = {"make", "-s", "-k", "-j2", "--no-print-directory", "say=@true", "-f", mkf, ch,
@@ -584,7 +591,7 @@ static int build_chapter(struct chapter *c)
         return -1;
     char outdir[4400];
     fmt(outdir, sizeof outdir, "%s/out/student", c->tree);
-    r = sb_run_build(stu, log, outdir, 600, opt.build_timeout);
+    int r = sb_run_build(stu, log, outdir, 600, opt.build_timeout);
     if (r == RUN_STOPPED)
         return -1;
     if (r == RUN_TIMED_OUT) {
