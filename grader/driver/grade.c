@@ -139,6 +139,7 @@ int main(int argc, char **argv)
      * copy is root's alone), and each chapter tree's (prepare_chapter) */
     char sol[4200];
     sb_hide(fmt(sol, sizeof sol, "%s/solutions", opt.root));
+    sb_hide(fmt(sol, sizeof sol, "%s/.git", opt.root)); /* every version of solutions/ */
     struct chapter chapters[MAX_CHAPTER];
     memset(chapters, 0, sizeof chapters);
     int status = 0, not_full = 0; /* not_full: items below their maximum, bonus ones too */
@@ -455,7 +456,7 @@ static int copy(const char *from, const char *to)
 static int starter_file(int n, const char *f, const char *to)
 {
     char mk[4400], rel[4400];
-    char *argv[] = {"sh", fmt(mk, sizeof mk, "%s/grader/mkstarters", opt.root), "--file",
+    char *argv[] = {"sh", fmt(mk, sizeof mk, "%s/grader/mkstarters", lab), "--file",
                     fmt(rel, sizeof rel, "chapter%d/%s", n, f), (char *)to, NULL};
     return run_cmd(argv, NULL);
 }
@@ -578,6 +579,8 @@ static int build_chapter(struct chapter *c)
         }
         if (hit == 0)
             refcache_put(cached, c->tree);
+    } else if (opt.verbose) {
+        printf("  reference programs: the cached build of the same sources\n");
     }
     fmt(log, sizeof log, "%s/build.log", c->tree);
     char *stu[] = {"make", "-s", "-k", "-j2", "--no-print-directory", "say=@true", "-f", mkf, ch,

@@ -5,7 +5,8 @@
  * its own temporary tree, and that build was most of the time of a short grading (a test or an
  * exercise, the self-tests, a course's batch). The cache keeps what the reference build made
  * (the tree's out/ref) under <checkout>/build/grader-refcache/chN-<key>, where the key is a
- * hash of every file that build reads and of the compiler's and the libraries' versions, and a
+ * hash of every file that build reads, of SAN, CC and CFLAGS, and of the compiler's and the
+ * libraries' versions, and a
  * grading whose key is there copies it instead of building.
  *
  * Only as root: the cache is then root's alone (mode 0700), out of reach of the unprivileged

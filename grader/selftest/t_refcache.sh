@@ -15,11 +15,12 @@ t_refcache() {
     fi
     r=$tmp/refcache-lab
     mkdir -p "$r" && git archive HEAD | tar -x -C "$r" || return 1
-    g() { build/grader/grade --root "$r" --src "$r/solutions" --ch 1 --test "$1" --no-memcheck \
+    g() { build/grader/grade --root "$r" --src "$r/solutions" --ch 1 --test "$1" --no-memcheck -v \
         --json "$tmp/refcache.json" >"$tmp/refcache.out" 2>&1 || { cat "$tmp/refcache.out"; return 1; }; }
     g echoclient_bad_count_exit_2 && [ "$(refcache_entries "$r")" = 1 ] ||
         { echo "expected one cached build after the first grading"; return 1; }
-    g echoclient_bad_count_exit_2 && [ "$(refcache_entries "$r")" = 1 ] ||
+    g echoclient_bad_count_exit_2 && [ "$(refcache_entries "$r")" = 1 ] &&
+        grep -q "reference programs: the cached build" "$tmp/refcache.out" ||
         { echo "the second grading of the same reference did not use the cached build"; return 1; }
     # the reference echo server now ends at once (status 3): a test that runs it must see that,
     # whatever the cache holds

@@ -1,8 +1,7 @@
 # Grader self-test: a grading run by a normal user, where no sandbox exists and the tests run as
 # that user (here nobody, on a copy of the lab that nobody owns). The attack, from chapter 1's
 # starter: rio_read_exact rewrites the checkout's grader/chapters/chapter1.points (every test
-# worth 0 but its own) so that it persists into later runs, and rewrites the grader's tests of
-# the checkout. The driver read the points before any student code ran and builds every
+# worth 0 but its own) so that it persists into later runs. The driver read the points before any student code ran and builds every
 # chapter from a copy taken at its start; at the end it finds the points file changed, says so
 # and puts back what it read. What a non-root run does not defend is in README (instructors).
 
