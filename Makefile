@@ -107,8 +107,9 @@ watch:
 solutions:
 	@grader/grade --src solutions --require-full $(if $(CH),--ch $(CH)) $(if $(T),--test $(T))
 
+# FULL=1 adds the fault self-tests of chapters 3 to 5 (about five minutes more).
 test:
-	@sh grader/selftest/run
+	@SELFTEST_FULL=$(FULL) sh grader/selftest/run
 
 # The mutation catalogue (grader/mutants/): faulty copies of the solutions must lose points,
 # correct alternatives must not. CH=N or EX=N.M narrow it down.
@@ -172,6 +173,7 @@ help:
 	@echo "  make solutions          grade the reference solutions (must get full marks)"
 	@echo "  make                    build everything into build/"
 	@echo "  make test               the project's own test suite (ends with 'N passed, M failed')"
+	@echo "  make test FULL=1        ... with the fault self-tests of chapters 3-5 too (5 min more)"
 	@echo "  make mutants            the mutation catalogue: faulty solutions must lose points"
 	@echo "                          (CH=N, EX=N.M: one chapter or exercise)"
 	@echo "  make asan               the tests built with AddressSanitizer and UBSan"

@@ -38,8 +38,9 @@ t_tamper_build_never_ends() {
     grep -q "the build did not end within 5 s" "$tb/ptmx.out" && [ "$took" -lt 60 ] &&
         jq -e '.score == 0' "$tb/ptmx.json" >/dev/null ||
         { echo "the blocked build was not stopped in time ($took s)"; return 1; }
-    grep -q "rio.c: reads $top/solutions/chapter1/rio.c: only the chapter's own files" "$tb/inc.out" &&
-        grep -q "echoclient.c: reads .*/ref/echoclient.c: only the chapter's own files" "$tb/inc.out" &&
+    jq -r '.chapters[].build_log' "$tb/inc.json" >"$tb/inc.log"
+    grep -q "rio.c: reads $top/solutions/chapter1/rio.c: only the chapter's own files" "$tb/inc.log" &&
+        grep -q "echoclient.c: reads .*/ref/echoclient.c: only the chapter's own files" "$tb/inc.log" &&
         jq -e '.score == 0' "$tb/inc.json" >/dev/null ||
         { echo "an include of the reference was not refused"; return 1; }
 }

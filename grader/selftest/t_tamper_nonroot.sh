@@ -11,16 +11,17 @@ t_tamper_nonroot() {
     d=$tmp/tamper-nonroot
     lab=$d/lab
     mkdir -p "$lab" "$d/tmp" && cp -R common grader solutions chapter1 "$lab/" &&
-        mkdir -p "$lab/build" && cp -R build/grader "$lab/build/" && cp -R chapter1 "$d/" || return 1
+        mkdir -p "$lab/build" "$d/sub" && cp -R build/grader "$lab/build/" && cp -R chapter1 "$d/sub/" ||
+        return 1
     pts=$lab/grader/chapters/chapter1.points
     cp "$pts" "$d/points.orig" &&
-        sed -i '1i #include <stdio.h>' "$d/chapter1/rio.c" &&
-        insert_at_start "$d/chapter1/rio.c" rio_read_exact \
+        sed -i '1i #include <stdio.h>' "$d/sub/chapter1/rio.c" &&
+        insert_at_start "$d/sub/chapter1/rio.c" rio_read_exact \
             "{ FILE *f = fopen(\"$pts\", \"w\"); if (f) { fputs(\"chapter 1 forged\", f); fputc(10, f); fputs(\"ex1.1 rio_read_exact_len_zero 100 0\", f); fputc(10, f); fclose(f); } }" ||
         return 1
     chown -R nobody "$d" && chmod 711 "$d" || return 1
     setpriv --reuid=nobody --regid=nogroup --clear-groups env TMPDIR="$d/tmp" \
-        "$lab/build/grader/grade" --root "$lab" --src "$d" --ch 1 --test rio_read_exact_len_zero \
+        "$lab/build/grader/grade" --root "$lab" --src "$d/sub" --ch 1 --test rio_read_exact_len_zero \
         --no-memcheck >"$d.out" 2>&1
     cat "$d.out"
     grep -q "chapter1.points changed while grading (a test wrote it?): put back" "$d.out" &&
