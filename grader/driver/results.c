@@ -11,6 +11,7 @@
 #include <libxml/xmlwriter.h>
 
 #include "upload.h"
+#include "util.h"
 
 static const char *status_word(enum status s)
 {
@@ -32,12 +33,14 @@ static int dump(json_t *root, const char *path)
     return r == 0 ? 0 : -1;
 }
 
-/* A space-separated list as a JSON array. */
+/* A space-separated list as a JSON array. An upload's names may be in any encoding (a zip made
+ * on Windows): JSON and XML take only UTF-8, and jansson drops a string that is not. */
 static json_t *words_json(const char *list)
 {
     json_t *a = json_array();
     char copy[FILE_LIST_CAP];
     snprintf(copy, sizeof copy, "%s", list);
+    utf8_sanitize(copy);
     for (char *save, *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
         json_array_append_new(a, json_string(w));
     return a;
@@ -54,6 +57,7 @@ static void chapter_summary(const struct chapter *c, const char *src, char *out,
                  "  build FAILED (%s did not build); the compiler's first error:\n  %s\n%s",
                  c->broken, c->build_first,
                  c->build_errors > 1 ? "  (the build log has the rest)\n" : "");
+    utf8_sanitize(out); /* names from the upload: see words_json */
 }
 
 static json_t *chapter_json(const struct chapter *c, const char *src)
@@ -73,7 +77,10 @@ static json_t *chapter_json(const struct chapter *c, const char *src)
     json_t *up = json_object();
     char summary[4 * FILE_LIST_CAP];
     chapter_summary(c, src, summary, sizeof summary);
-    json_object_set_new(up, "folder", json_string(c->up.dir));
+    char folder[sizeof c->up.dir];
+    snprintf(folder, sizeof folder, "%s", c->up.dir);
+    utf8_sanitize(folder);
+    json_object_set_new(up, "folder", json_string(folder));
     json_object_set_new(up, "taken", words_json(c->up.taken));
     json_object_set_new(up, "missing", words_json(c->up.missing));
     json_object_set_new(up, "ignored", words_json(c->up.ignored));

@@ -17,21 +17,27 @@ t_outputs() {
 }
 check "grader: Gradescope and JUnit outputs list the same results as --json" t_outputs
 
-# A program that writes bytes that are not UTF-8 into a failure reason: the reason still reaches
-# the JSON (jansson refuses invalid UTF-8 and would drop it), with '?' for each such byte.
+# A program that writes bytes that are not UTF-8 into a failure reason, and a file of the upload
+# whose name is not UTF-8 (a zip made on Windows): both still reach JSON, JUnit and Gradescope's
+# output (jansson refuses invalid UTF-8 and would drop them), with '?' for each such byte.
 t_outputs_not_utf8() {
     d=$tmp/not-utf8
     submission "$d" 1 &&
         insert_at_start "$d/chapter1/echoclient.c" main \
             'fputs("bad \\377\\376 bytes\\033[0m\\n", stderr); return 3; /* awk -v unescapes once */' &&
+        printf 'notes' >"$d/chapter1/$(printf 'caf\351.txt')" &&
         grade_json "$d/r.json" --src "$d" --ch 1 --no-memcheck --test echoclient_help \
-            --junit "$d/junit.xml" >/dev/null || return 1
+            --junit "$d/junit.xml" --gradescope "$d/gs.json" >/dev/null || return 1
     jq -e '[.chapters[].tests[] | select(.status == "fail")
         | select(.reason | contains("bad ?? bytes?[0m"))] | length == 1' "$d/r.json" >/dev/null ||
         { echo "the reason is missing or not cleaned:"; cat "$d/r.json"; return 1; }
     grep -q 'bad ?? bytes' "$d/junit.xml" || { echo "JUnit XML lacks the reason"; return 1; }
+    jq -e '.chapters[0].upload.ignored | index("caf?.txt")' "$d/r.json" >/dev/null &&
+        jq -e '.output | contains("caf?.txt")' "$d/gs.json" >/dev/null &&
+        grep -q 'caf?.txt' "$d/junit.xml" ||
+        { echo "a file name that is not UTF-8 is missing from an output:"; cat "$d/gs.json"; return 1; }
 }
-check "grader: a reason with bytes that are not UTF-8 reaches JSON and JUnit cleaned" t_outputs_not_utf8
+check "grader: a reason or a file name with bytes that are not UTF-8 reaches every output cleaned" t_outputs_not_utf8
 
 # --require-full (what make test grades solutions/ with) fails below full marks in bonus tests
 # too: chapter 4's optional WebSocket echo test (ex4.6*, no points of the maximum) on the starter.
