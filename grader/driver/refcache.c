@@ -12,14 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The key: a hash of the files the reference build reads (sorted by name, each with its
- * name), of what the environment adds to the build (SAN, CC, CFLAGS), of the compiler's
- * version and of the libraries' (pkg-config). Written by a small
- * shell pipeline into `out` (a file of the tree). */
+/* The key: a hash of the files the reference build reads (each file's hash and name, sorted
+ * by name), of what the environment adds to the build (SAN, CC, CFLAGS), of the compiler's
+ * version and of the libraries' (pkg-config), written by a shell pipeline into a file of the
+ * tree. */
 static const char key_script[] =
     "cd \"$1\" && { find ref common grader/build.mk grader/depcheck grader/linkcheck "
-    "grader/chapters solutions -type f 2>/dev/null | LC_ALL=C sort | "
-    "while IFS= read -r f; do printf '%s\\n' \"$f\"; cat \"$f\"; done; "
+    "grader/chapters solutions -type f 2>/dev/null | LC_ALL=C sort | xargs -d '\\n' sha256sum; "
     "printf 'SAN=%s CC=%s CFLAGS=%s\\n' \"${SAN:-}\" \"${CC:-}\" \"${CFLAGS:-}\"; "
     "cc --version; pkg-config --modversion libevent libcrypto check 2>/dev/null; } | "
     "sha256sum | cut -c 1-32";

@@ -287,12 +287,6 @@ static void queue_look(key_t key, uint64_t *enq, uint64_t *deq, pid_t *consumer)
     shmdt(q);
 }
 
-static void queue_counts(key_t key, uint64_t *enq, uint64_t *deq)
-{
-    pid_t consumer;
-    queue_look(key, enq, deq, &consumer);
-}
-
 /* Wait up to 10 s (scaled) until md (pid) is io->md's consumer: it has attached. */
 static void wait_md_attached(pid_t pid)
 {
@@ -313,7 +307,9 @@ static void wait_queue_count(int deq, uint64_t n, const char *what)
 {
     double deadline = gt_now() + 10 * gt_time_scale();
     uint64_t e, d;
-    for (queue_counts(ti_key(), &e, &d); (deq ? d : e) < n; queue_counts(ti_key(), &e, &d)) {
+    pid_t consumer;
+    for (queue_look(ti_key(), &e, &d, &consumer); (deq ? d : e) < n;
+         queue_look(ti_key(), &e, &d, &consumer)) {
         if (gt_now() > deadline)
             ti_fail("%s: io->md counts %llu messages enqueued and %llu dequeued after 10 s", what,
                     (unsigned long long)e, (unsigned long long)d);
@@ -331,11 +327,12 @@ static void send_while_md_replaced(const char *const *new_md, const char *what)
     gt_proc io;
     ti_md md, md2;
     uint64_t enq, deq;
+    pid_t consumer;
     ti_md_start(&md, REF, NULL);
     ti_io_start(&io, STUDENT, NULL);
     ti_echo_clients(&c, 1, io.port, 700, 500, 0, "a client's round trip before md dies");
     gt_sleep(0.25); /* io_conn's timer has seen this md */
-    queue_counts(ti_key(), &enq, &deq);
+    queue_look(ti_key(), &enq, &deq, &consumer);
     if (kill(md.pid, SIGSTOP) == -1)
         ti_fail("kill(md, SIGSTOP): %s", strerror(errno));
     send_now(&c, 300, what);

@@ -83,11 +83,18 @@ void ti_fail(const char *fmt, ...)
     gt_fail("%s", msg);
 }
 
-void ti_expect_sane_stats(const char *text, const char *marker, double run_s, const char *who)
+/* The last place in text where marker occurs (a statistics line), or NULL. */
+static const char *last_marker(const char *text, const char *marker)
 {
     const char *line = NULL;
     for (const char *p = text; (p = strstr(p, marker)) != NULL; p++)
         line = p;
+    return line;
+}
+
+void ti_expect_sane_stats(const char *text, const char *marker, double run_s, const char *who)
+{
+    const char *line = last_marker(text, marker);
     if (line == NULL)
         ti_fail("%s printed no statistics line (\"%s\") at its exit", who, marker);
     const char *eol = strchr(line, '\n');
@@ -116,9 +123,7 @@ void ti_expect_sane_stats(const char *text, const char *marker, double run_s, co
 
 long ti_stat(const char *text, const char *marker, const char *name)
 {
-    const char *line = NULL;
-    for (const char *p = text; (p = strstr(p, marker)) != NULL; p++)
-        line = p;
+    const char *line = last_marker(text, marker);
     if (line == NULL)
         return -1;
     const char *eol = strchr(line, '\n');
