@@ -4,7 +4,7 @@
 #     and the chapter does not compile; a SIGTERM to the grader while it waits ends the build
 #     and the grader at once (exit status 130, nothing of it left); a batch stops a grading
 #     at its per-submission limit (--limit) and goes on.
-#   - an #include of the reference solution, by absolute path (the checkout's solutions/) or
+#   - an #include of the reference solution, by absolute path (a world-readable copy of it) or
 #     relative to the student's folder in the grader's tree (../ref/rio.c): every file the
 #     compiler read must be the chapter's own, common/'s or the system's headers
 #     (grader/depcheck, on the compiler's -MMD list), so the build fails and names it.
@@ -23,7 +23,8 @@ tamper_build_sub() {
 t_tamper_build_never_ends() {
     tamper_build_sub "$tb/ptmx" rio.c '#include "/dev/ptmx"' &&
         mkdir -p "$tb/inc" && cp -R chapter1 "$tb/inc/" &&
-        printf '#include "%s/solutions/chapter1/rio.c"\n' "$top" >"$tb/inc/chapter1/rio.c" &&
+        cp solutions/chapter1/rio.c "$tb/refcopy.c" && chmod 644 "$tb/refcopy.c" &&
+        printf '#include "%s/refcopy.c"\n' "$tb" >"$tb/inc/chapter1/rio.c" &&
         printf '#include "../ref/echoclient.c"\n' >"$tb/inc/chapter1/echoclient.c" || return 1
     # both gradings at once: the include one runs while the other waits for its limit
     grade_json "$tb/inc.json" --src "$tb/inc" --ch 1 --test $tb_filter --no-memcheck \
@@ -39,7 +40,7 @@ t_tamper_build_never_ends() {
         jq -e '.score == 0' "$tb/ptmx.json" >/dev/null ||
         { echo "the blocked build was not stopped in time ($took s)"; return 1; }
     jq -r '.chapters[].build_log' "$tb/inc.json" >"$tb/inc.log"
-    grep -q "rio.c: reads $top/solutions/chapter1/rio.c: only the chapter's own files" "$tb/inc.log" &&
+    grep -q "rio.c: reads $(realpath "$tb/refcopy.c"): only the chapter's own files" "$tb/inc.log" &&
         grep -q "echoclient.c: reads .*/ref/echoclient.c: only the chapter's own files" "$tb/inc.log" &&
         jq -e '.score == 0' "$tb/inc.json" >/dev/null ||
         { echo "an include of the reference was not refused"; return 1; }
