@@ -148,13 +148,10 @@ asan:
 	@sh grader/selftest/asan
 
 # Gradescope's autograder zip: the committed tree (git archive HEAD) with setup.sh and
-# run_autograder at its top (grader/gradescope/).
+# run_autograder at its top (grader/gradescope/). CH=N: chapter N's alone (an assignment per
+# chapter), in build/gradescope/autograder-chapterN.zip.
 gradescope:
-	@mkdir -p $(B)/gradescope
-	@rm -f $(B)/gradescope/autograder.zip
-	@git archive --format=zip -o $(B)/gradescope/autograder.zip HEAD
-	@cd grader/gradescope && zip -q ../../$(B)/gradescope/autograder.zip setup.sh run_autograder
-	@echo "gradescope: wrote $(B)/gradescope/autograder.zip (the committed tree, HEAD)"
+	@grader/gradescope/mkzip $(CH)
 
 clean:
 	rm -rf $(B)
@@ -183,7 +180,8 @@ help:
 	@echo "  make profile            echosvr_v2 under load with the gperftools CPU profiler: a"
 	@echo "                          report and a call graph in build/profile/ (installs them)"
 	@echo "  make deps               install the Debian packages svrlab needs"
-	@echo "  make gradescope         the Gradescope autograder zip, in build/gradescope/"
+	@echo "  make gradescope         the Gradescope autograder zip, in build/gradescope/ (CH=N:"
+	@echo "                          an assignment that grades chapter N alone)"
 	@echo "  make clean              remove build/"
 	@echo "  V=1                     show the commands"
 	@echo "For people who change svrlab:"

@@ -123,7 +123,8 @@ int results_json(const char *path, const struct chapter *chapters, const int *se
 }
 
 /* Gradescope's results.json: one entry per test (memcheck runs are tests of their own), the
- * score including bonus points, and every reason as the test's output. */
+ * score including bonus points, every reason as the test's output, the grading's time in whole
+ * seconds (execution_time), and no leaderboard. */
 int results_gradescope(const char *path, const struct chapter *chapters, const int *selected,
                        const struct totals *t)
 {
@@ -159,6 +160,7 @@ int results_gradescope(const char *path, const struct chapter *chapters, const i
     }
     json_object_set_new(root, "output", json_string(output));
     json_object_set_new(root, "score", json_integer(t->score + t->bonus));
+    json_object_set_new(root, "execution_time", json_integer((json_int_t)(t->seconds + 0.5)));
     json_object_set_new(root, "visibility", json_string("visible"));
     json_object_set_new(root, "stdout_visibility", json_string("visible"));
     json_object_set_new(root, "tests", tests);

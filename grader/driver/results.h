@@ -57,6 +57,7 @@ struct chapter {
 struct totals {
     const char *source; /* the graded tree */
     int score, max, bonus;
+    double seconds; /* the grading's wall-clock time */
 };
 
 /* Write the results of chapters[0..MAX_CHAPTER) (only those with `selected` set are listed) to
