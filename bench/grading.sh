@@ -10,7 +10,8 @@
 # and runs setup.sh's build steps there (not its apt-get: the packages are installed), then
 # runs run_autograder pinned to CPU 0 (`taskset -c 0`) on the reference solutions uploaded as
 # `make submission` writes them: once for every chapter, then once per chapter (the bundle of
-# `make gradescope CH=N` differs only by its file svrlab-chapter). Results: a line per run,
+# `make gradescope CH=N` differs only by its file svrlab-chapter), each from the build/ that
+# setup left (a fresh container: no cache a run filled). Results: a line per run,
 # and bench/results/grading.csv (or $BENCH_OUT/grading.csv).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,11 +40,15 @@ t0=$(now)
 make -C "$ag/source" --no-print-directory -s >/dev/null 2>&1 || die "the bundle's make failed"
 setup=$(since "$t0")
 echo "setup (make, all CPUs): $setup s"
+# each run starts from what setup left, as each Gradescope run starts from the image (the
+# reference cache that a run fills is not there for the next)
+cp -a "$ag/source/build" "$work/build-after-setup" || die "could not copy the bundle's build/"
 
 csv=$out/grading.csv
 echo "run,chapters,seconds,execution_time,score,load_before" >"$csv"
 run() { # run NAME [CHAPTER]: run_autograder on one CPU, for CHAPTER alone or every chapter
-    rm -rf "$ag/submission" "$ag/results" "$ag/source/svrlab-chapter"
+    rm -rf "$ag/submission" "$ag/results" "$ag/source/svrlab-chapter" "$ag/source/build"
+    cp -a "$work/build-after-setup" "$ag/source/build" || return 1
     mkdir -p "$ag/submission" && unzip -qq "$work/submission.zip" -d "$ag/submission" || return 1
     [ -z "${2:-}" ] || echo "$2" >"$ag/source/svrlab-chapter"
     l=$(cut -d' ' -f1 /proc/loadavg)
