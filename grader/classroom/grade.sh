@@ -12,7 +12,8 @@
 # options), GITHUB_OUTPUT (gets `result=`: base64 JSON in the format GitHub Classroom's
 # autograding-grading-reporter reads: version, status, max_score, tests [name, status, score,
 # message]), GITHUB_STEP_SUMMARY (gets the score, the changed grader files and the grader's
-# output, as Markdown). Exit status: 0 graded, 1 the grading could not run (the result says
+# output, as Markdown), SVRLAB_OUT (a folder that gets results.json, the grader's JSON, and
+# grade-output.txt, its output). Exit status: 0 graded, 1 the grading could not run (the result says
 # why, with status "error"), 2 bad arguments.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -75,6 +76,11 @@ else
         tests: [{name: "svrlab grading", status: "error", score: 0, message: $why}]}' \
         >"$work/result.json"
     score=0 max=0
+fi
+if [ -n "${SVRLAB_OUT:-}" ]; then
+    mkdir -p "$SVRLAB_OUT" && cp "$work/out.txt" "$SVRLAB_OUT/grade-output.txt" &&
+        { [ ! -s "$work/r.json" ] || cp "$work/r.json" "$SVRLAB_OUT/results.json"; } ||
+        echo "grade.sh: could not write $SVRLAB_OUT" >&2
 fi
 [ -z "${GITHUB_OUTPUT:-}" ] || echo "result=$(base64 -w0 <"$work/result.json")" >>"$GITHUB_OUTPUT"
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then

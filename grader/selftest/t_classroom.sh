@@ -6,7 +6,7 @@
 # fails; the step's output is the base64 JSON that Classroom's reporter reads (version,
 # status, max_score, tests with name, status, score), with the score each earns by the
 # grader's points, never by the student's; the edited files are named, in the result and the
-# step summary. Bad arguments are a one-line error with exit status 2.
+# step summary; the grader's JSON and output are kept for the run's artifact. Bad arguments are a one-line error with exit status 2.
 
 # classroom_repo DIR CHAPTER1: DIR becomes a copy of this checkout's tracked files, with
 # CHAPTER1 (a folder) as its chapter1/.
@@ -19,7 +19,7 @@ classroom_repo() {
 # outputs in DIR.gho and summary in DIR.md, its exit status in DIR.rc.
 classroom_grade() {
     : >"$1.gho" && : >"$1.md" &&
-        GITHUB_OUTPUT=$1.gho GITHUB_STEP_SUMMARY=$1.md SVRLAB_CHAPTER=1 \
+        GITHUB_OUTPUT=$1.gho GITHUB_STEP_SUMMARY=$1.md SVRLAB_OUT=$1.results SVRLAB_CHAPTER=1 \
         SVRLAB_GRADE_OPTS="--no-memcheck --test $cls_test" grader/classroom/grade.sh "$1" >"$1.out" 2>&1
     echo $? >"$1.rc"
 }
@@ -56,7 +56,9 @@ t_classroom() {
             and .tests[0].name == "ex1.1 \($t)" and .tests[0].status == "pass"
             and .tests[0].score == $p and (.tests[0].message | type == "string")' \
             "$tmp/cls-solved.json" >/dev/null &&
-        grep -q "^Score: $points / $points$" "$tmp/cls-solved.md" ||
+        grep -q "^Score: $points / $points$" "$tmp/cls-solved.md" &&
+        jq -e --argjson p "$points" '.score == $p' "$tmp/cls-solved.results/results.json" >/dev/null &&
+        grep -q "^total: $points/$points" "$tmp/cls-solved.results/grade-output.txt" ||
         { echo "solved: unexpected result:"; cat "$tmp/cls-solved.gho" "$tmp/cls-solved.md"; return 1; }
     classroom_result "$tmp/cls-tampered" >"$tmp/cls-tampered.json" &&
         jq -e --argjson p "$points" --arg t "$cls_test" --arg f "$test_file" '.status == "fail"
