@@ -1,6 +1,6 @@
 #!/bin/sh
 # bench/grading.sh: how long Gradescope's autograder takes on one CPU, the figures behind the
-# resources the README's instructors' part recommends. Not a test: it measures, it never
+# resources grader/README.md ("Gradescope") recommends. Not a test: it measures, it never
 # passes or fails on speed. Run it as root (as Gradescope does: tests run sandboxed) on a quiet
 # machine; it says so when the load is not low.
 #

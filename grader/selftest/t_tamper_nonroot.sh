@@ -3,7 +3,7 @@
 # starter: rio_read_exact rewrites the checkout's grader/chapters/chapter1.points (every test
 # worth 0 but its own) so that it persists into later runs. The driver read the points before any student code ran and builds every
 # chapter from a copy taken at its start; at the end it finds the points file changed, says so
-# and puts back what it read. What a non-root run does not defend is in README (instructors).
+# and puts back what it read. What a non-root run does not defend is in grader/README.md.
 
 t_tamper_nonroot() {
     [ "$(id -u)" = 0 ] || { echo "note: not root: can not switch to another user here"; return 0; }

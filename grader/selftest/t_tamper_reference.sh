@@ -3,7 +3,8 @@
 # an empty folder no one may open in each test's mounts (and the run's copy of the lab is
 # root's alone). The submission is the solution, whose rio_read_exact fails whenever it can
 # open the reference's rio.c by either path: it must pass (rio_read_exact_len_zero). (The
-# reference programs the black-box tests start stay executable by the test's user: README.)
+# reference programs the black-box tests start stay executable by the test's user:
+# grader/README.md.)
 
 t_tamper_reference() {
     [ "$(id -u)" = 0 ] || { echo "note: not root: the tests can read what the caller can"; return 0; }
