@@ -41,10 +41,12 @@
 #define MEMCHECK_TIME_SCALE 10
 #define MAX_TEST_TIMEOUT 300.0 /* seconds, before the memcheck scale */
 #define IPC_KEYS_PER_JOB GT_IPC_KEYS
-/* Seconds for one chapter's build, wall clock: an #include of a device (/dev/ptmx) blocks the
- * compiler at 0 CPU, where no CPU limit ends it. The slowest chapter builds in well under a
- * minute on a busy 2-CPU machine. */
-#define BUILD_TIMEOUT 120.0
+/* A chapter's build is stopped once it has used no CPU for BUILD_TIMEOUT seconds (an #include
+ * of a device, /dev/ptmx, blocks the compiler at 0 CPU, where no CPU limit ends it), and after
+ * BUILD_WALL_MAX seconds in all. A slow build on a busy machine keeps using CPU, so load alone
+ * never stops it; the slowest chapter builds in under a minute on a quiet 2-CPU machine. */
+#define BUILD_TIMEOUT 60.0
+#define BUILD_WALL_MAX 1800.0
 #define IPC_SLOT (1L << 18) /* keys reserved for one grader run: 4095 jobs of 64 keys */
 /* slot n of the keys starts at IPC_FIRST_KEY + n * IPC_SLOT (n also picks the sandbox's uids) */
 #define IPC_FIRST_KEY 0x10000000L
@@ -54,7 +56,7 @@ static struct {
     const char *root, *src, *filter, *json, *gradescope, *junit, *extra;
     int chapter; /* 0: all */
     int require_full, memcheck, jobs, keep, verbose, color, check_points, show_files;
-    double build_timeout; /* seconds for a chapter's whole build */
+    double build_timeout; /* seconds a chapter's build may go without using CPU */
 } opt = {.memcheck = 1, .build_timeout = BUILD_TIMEOUT};
 
 static char run_dir[4096];
@@ -309,7 +311,8 @@ static void usage(FILE *to)
             "  --require-full   exit 1 unless every test got full marks (bonus tests too)\n"
             "  --no-memcheck    skip the valgrind runs (their points leave the maximum)\n"
             "  -j, --jobs N     tests run at a time (default: the number of CPUs)\n"
-            "  --build-timeout S  stop a chapter's build after S seconds (default: %.0f)\n"
+            "  --build-timeout S  stop a chapter's build once it has used no CPU for S seconds\n"
+            "                   (default: %.0f; and after %.0f s in all)\n"
             "  --keep           keep the temporary build and test directories (as root, a\n"
             "                   test directory keeps the plain files at its top, 1 MiB each)\n"
             "  --check-points   only check that the points data and the tests agree\n"
@@ -321,7 +324,7 @@ static void usage(FILE *to)
             "\n"
             "Exit status: 0 when grading ran (whatever the score), 1 with --require-full below\n"
             "full marks, 2 when grading could not run.\n",
-            MAX_CHAPTER, BUILD_TIMEOUT);
+            MAX_CHAPTER, BUILD_TIMEOUT, BUILD_WALL_MAX);
 }
 
 static void parse_args(int argc, char **argv)
@@ -569,7 +572,8 @@ static int build_chapter(struct chapter *c)
     char cached[4500];
     int hit = refcache_get(opt.root, c->tree, c->number, cached, sizeof cached);
     if (hit != 1) {
-        int r = run_cmd_bounded(ref, log, BUILD_TIMEOUT, NULL, NULL); /* ours, not the student's */
+        int r = run_cmd_bounded(ref, log, BUILD_TIMEOUT, BUILD_WALL_MAX, NULL,
+                                NULL); /* ours, not the student's */
         if (r == RUN_STOPPED)
             return -1;
         if (r != 0) {
@@ -596,13 +600,13 @@ static int build_chapter(struct chapter *c)
         return -1;
     char outdir[4400];
     fmt(outdir, sizeof outdir, "%s/out/student", c->tree);
-    int r = sb_run_build(stu, log, outdir, 600, opt.build_timeout);
+    int r = sb_run_build(stu, log, outdir, 600, opt.build_timeout, BUILD_WALL_MAX);
     if (r == RUN_STOPPED)
         return -1;
     if (r == RUN_TIMED_OUT) {
         fmt(c->build_err, sizeof c->build_err,
-            "the build did not end within %.0f s and was stopped (an #include of a device or of a "
-            "file that never ends?)", opt.build_timeout);
+            "the build used no CPU for %.0f s (blocked, not slow) and was stopped (an #include of "
+            "a device or of a file that never ends?)", opt.build_timeout);
         printf("  build: FAILED\n");
         print_reason(c->build_err);
     } else if (r != 0) {

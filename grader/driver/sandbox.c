@@ -388,13 +388,13 @@ static int enter_build(void *ctx)
 }
 
 int sb_run_build(char *const argv[], const char *log, const char *out_dir, double cpu_s,
-                 double wall_s)
+                 double idle_s, double wall_s)
 {
     char *mkdir_p[] = {"mkdir", "-p", (char *)out_dir, NULL};
     if (run_cmd(mkdir_p, NULL) != 0)
         return -1;
     if (!active)
-        return run_cmd_bounded(argv, log, wall_s, NULL, NULL);
+        return run_cmd_bounded(argv, log, idle_s, wall_s, NULL, NULL);
     int slot = sb_claim();
     if (slot < 0)
         return -1;
@@ -410,7 +410,7 @@ int sb_run_build(char *const argv[], const char *log, const char *out_dir, doubl
     snprintf(tmpdir, sizeof tmpdir, "TMPDIR=%s", out_dir);
     char *env[] = {tmpdir, NULL};
     struct build_ctx ctx = {uid, out_dir, env, cpu_s};
-    int r = run_cmd_bounded(argv, log, wall_s, enter_build, &ctx);
+    int r = run_cmd_bounded(argv, log, idle_s, wall_s, enter_build, &ctx);
     sb_kill_all(uid); /* also what left the build's process group */
     sb_clean(uid);
     sb_hold(slot, 0);

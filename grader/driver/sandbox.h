@@ -50,12 +50,13 @@ int sb_open_tree(const char *tree);
  * tests could not (an #include of a file only root may read fails as it would for them):
  * stdout and stderr appended to `log`, `out_dir` (created here) its own while it runs and its
  * HOME and TMPDIR, the environment cleared, a test's limits with `cpu_s` seconds of CPU per
- * process, and `wall_s` seconds in all (run_cmd_bounded, util.h: RUN_TIMED_OUT, RUN_STOPPED).
+ * process, stopped after `idle_s` seconds without using CPU or `wall_s` seconds in all
+ * (run_cmd_bounded, util.h: RUN_TIMED_OUT, RUN_STOPPED).
  * Afterwards every process and leftover of that user is gone, and out_dir and all in it are
  * root's again (a later test may get the same uid). Returns the exit status, -1 if it could
  * not run. When the sandbox is off: run_cmd_bounded as the caller. */
 int sb_run_build(char *const argv[], const char *log, const char *out_dir, double cpu_s,
-                 double wall_s);
+                 double idle_s, double wall_s);
 
 /* A folder of reference sources that tests must not read (as root, with mount namespaces): in
  * each test's mounts it is covered by an empty, read-only folder that no one may open. */

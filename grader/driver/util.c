@@ -3,6 +3,7 @@
  */
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -58,14 +59,44 @@ double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int run_cmd_bounded(char *const argv[], const char *log, double wall_s,
+/* The CPU time, in clock ticks, that the processes of group pgrp have used so far: their own
+ * and that of the children they have reaped (fields 14-17 of /proc/PID/stat, after the
+ * command's name, which may hold spaces and parentheses). */
+static unsigned long long group_cpu_ticks(pid_t pgrp)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    unsigned long long sum = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        char path[300], text[1024];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        if (read_file(path, text, sizeof text, 0) == 0)
+            continue;
+        const char *after = strrchr(text, ')');
+        int group;
+        unsigned long long ut, st, cut, cst;
+        if (after && sscanf(after + 1, " %*c %*d %d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu "
+                                       "%llu %llu", &group, &ut, &st, &cut, &cst) == 5 &&
+            group == pgrp)
+            sum += ut + st + cut + cst;
+    }
+    closedir(d);
+    return sum;
+}
+
+int run_cmd_bounded(char *const argv[], const char *log, double idle_s, double wall_s,
                     int (*before_exec)(void *ctx), void *ctx)
 {
     pid_t pid = spawn(argv, log, 1, before_exec, ctx);
     if (pid < 0)
         return -1;
     setpgid(pid, pid); /* both sides, so no race with the kill below */
-    double deadline = now_s() + wall_s;
+    double start = now_s(), busy_at = start, looked_at = start;
+    unsigned long long cpu = 0;
     int status = 0, r = 0;
     for (;;) {
         pid_t p = waitpid(pid, &status, WNOHANG);
@@ -73,7 +104,15 @@ int run_cmd_bounded(char *const argv[], const char *log, double wall_s,
             break;
         if (p < 0 && errno != EINTR)
             return -1;
-        if (stop_requested || now_s() >= deadline) {
+        double t = now_s();
+        if (t - looked_at >= 1.0) { /* has the group used CPU since the last look? */
+            unsigned long long c = group_cpu_ticks(pid);
+            if (c != cpu)
+                busy_at = t;
+            cpu = c;
+            looked_at = t;
+        }
+        if (stop_requested || t - busy_at >= idle_s || t - start >= wall_s) {
             r = stop_requested ? RUN_STOPPED : RUN_TIMED_OUT;
             kill(-pid, SIGKILL);
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR)

@@ -22,10 +22,12 @@ double now_s(void);
 #define RUN_STOPPED (-3)
 
 /* run_cmd for what may never end (a build that reads a device): argv runs in a process group
- * of its own, killed as a whole (SIGKILL) after wall_s seconds, or as soon as stop_requested
- * is set; then RUN_TIMED_OUT or RUN_STOPPED. before_exec (NULL: none) runs in the child just
- * before the exec, with ctx; if it fails (non-zero) the child ends with status 127. */
-int run_cmd_bounded(char *const argv[], const char *log, double wall_s,
+ * of its own, killed as a whole (SIGKILL) once its processes have used no CPU for idle_s
+ * seconds (blocked, not slow: a busy machine slows a build down, it does not stop it), after
+ * wall_s seconds in all, or as soon as stop_requested is set; then RUN_TIMED_OUT or
+ * RUN_STOPPED. before_exec (NULL: none) runs in the child just before the exec, with ctx; if
+ * it fails (non-zero) the child ends with status 127. */
+int run_cmd_bounded(char *const argv[], const char *log, double idle_s, double wall_s,
                     int (*before_exec)(void *ctx), void *ctx);
 
 /* The first `cap - 1` bytes at most of file `path` (last bytes when from_end), NUL-terminated.
