@@ -18,12 +18,12 @@ SUBMAKE := $(MAKE) --no-print-directory $(if $(filter 1,$(V)),,-s)
 # `make deps DEB_PKGS_EXTRA="$(BENCH_DEB_PKGS)"` when gnuplot is missing, so a plain `make deps`
 # never installs it.
 # DEPS_OK runs in a subshell, ( ), so that the loop's `exit 1` ends the check, not the recipe.
-DEB_PKGS := gcc make pkg-config libevent-dev libssl-dev check libjansson-dev libxml2-dev valgrind jq zip unzip stress-ng
+DEB_PKGS := gcc make pkg-config libevent-dev libssl-dev check libjansson-dev libxml2-dev valgrind gdb jq zip unzip stress-ng
 DEB_PKGS_EXTRA ?=
 BENCH_DEB_PKGS := gnuplot-nox redis-server redis-tools
 PROFILE_DEB_PKGS := google-perftools libgoogle-perftools-dev graphviz
 PC_MODULES := libevent libcrypto check jansson libxml-2.0
-TOOLS := cc pkg-config valgrind jq
+TOOLS := cc pkg-config valgrind gdb jq
 DEPS_OK := ( for t in $(TOOLS); do command -v $$t || exit 1; done; pkg-config --exists $(PC_MODULES) ) >/dev/null 2>&1
 ENSURE_DEPS := $(DEPS_OK) || $(SUBMAKE) deps
 

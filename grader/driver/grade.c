@@ -32,6 +32,8 @@
 #include "results.h"
 #include "report.h"
 #include "sandbox.h"
+#include "stack.h"
+#include "testenv.h"
 #include "upload.h"
 #include "util.h"
 
@@ -816,19 +818,9 @@ static void run_items(struct chapter *c, enum kind kind)
                 timeout = MAX_TEST_TIMEOUT;
             timeout = timeout * scale + 10;
 
-            char e[10][4400];
-            fmt(e[0], sizeof e[0], "%s=%s", GT_ENV_TEST_DIR, dir);
-            fmt(e[1], sizeof e[1], "TMPDIR=%s", dir);
-            fmt(e[2], sizeof e[2], "%s=%s/out/student", GT_ENV_STUDENT_BIN, c->tree);
-            fmt(e[3], sizeof e[3], "%s=%s/out/ref", GT_ENV_REF_BIN, c->tree);
-            fmt(e[4], sizeof e[4], "%s=%ld", GT_ENV_IPC_KEY, keys[next]);
-            fmt(e[5], sizeof e[5], "%s=%d", GT_ENV_MEMCHECK, kind == MEMCHECK);
-            fmt(e[6], sizeof e[6], "%s=%d", GT_ENV_TIME_SCALE, scale);
-            fmt(e[7], sizeof e[7], "%s=%s/grader/valgrind.supp", GT_ENV_VALGRIND_SUPP,
-                     c->tree);
-            fmt(e[8], sizeof e[8], "CK_FORK=%s", kind == MEMCHECK ? "no" : "yes");
-            char *env[] = {e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], NULL};
-
+            struct testenv te;
+            testenv_fill(&te, dir, c->tree, keys[next], kind == MEMCHECK, scale,
+                         kind != MEMCHECK);
             char xml[4400], vgxml[4400], supp[4400];
             fmt(xml, sizeof xml, "%s/check.xml", dir);
             fmt(vgxml, sizeof vgxml, "--xml-file=%s/vgr-%%p.xml", dir);
@@ -841,7 +833,7 @@ static void run_items(struct chapter *c, enum kind kind)
                              (char *)it->t->name, "--xml", xml, NULL};
             /* a ThreadSanitizer test maps tens of terabytes of shadow memory: no data limit */
             new_token(it->token, sizeof it->token);
-            sup[next] = job_start(dir, kind == MEMCHECK ? margv : fargv, env, timeout,
+            sup[next] = job_start(dir, kind == MEMCHECK ? margv : fargv, te.env, timeout,
                                   strstr(it->t->name, "tsan") == NULL, it->token);
             if (sup[next] < 0) {
                 it->status = FAIL;
@@ -877,6 +869,8 @@ static void run_items(struct chapter *c, enum kind kind)
             fmt(dir, sizeof dir, "%s/run/%zu-%s%s", c->tree, first + i, it->t->name,
                      kind == MEMCHECK ? "-memcheck" : "");
             judge(c, it, dir);
+            struct stack_test where = {c->tree, c->number, c->up.student, dir, keys[i], opt.keep};
+            stack_explain(&where, it); /* a signal, an exit or a hang: where, in their files */
             blame_build(c, it);
             utf8_sanitize(it->reason); /* a student's bytes must not break JSON or XML */
             job_remove_ipc(keys[i], keys[i] + IPC_KEYS_PER_JOB);
@@ -929,6 +923,7 @@ static void judge(struct chapter *c, struct item *it, const char *dir)
         return;
     }
     if (o.timed_out) {
+        it->ending = END_TIMEOUT;
         fmt(it->reason, sizeof it->reason,
                  "%stimed out after %.0f s: the test did not finish (the code under test hangs?)",
                  under, o.seconds);
@@ -947,6 +942,7 @@ static void judge(struct chapter *c, struct item *it, const char *dir)
         char out[600], path[4400];
         fmt(path, sizeof path, "%s/output", dir);
         read_file(path, out, sizeof out, 1);
+        it->ending = WIFSIGNALED(o.status) ? END_SIGNAL : ENDED;
         fmt(it->reason, sizeof it->reason, "%sthe test runner ended without a result (%s)%s%s",
                  under,
                  WIFSIGNALED(o.status) ? strsignal(WTERMSIG(o.status)) : "no log written",
@@ -954,6 +950,10 @@ static void judge(struct chapter *c, struct item *it, const char *dir)
         return;
     }
     if (r == 0) {
+        it->ending = strncmp(msg, "Received signal", 15) == 0 ? END_SIGNAL
+                     : strncmp(msg, "Early exit", 10) == 0    ? END_EXIT
+                     : strcmp(msg, "Test timeout expired") == 0 ? END_TIMEOUT
+                                                               : ENDED;
         if (strcmp(msg, "Test timeout expired") == 0)
             fmt(msg, sizeof msg, "timed out: the test did not finish in time "
                                       "(the code under test hangs?)");
@@ -961,6 +961,7 @@ static void judge(struct chapter *c, struct item *it, const char *dir)
         return;
     }
     if (!reached_end(dir, it)) {
+        it->ending = END_EXIT;
         fmt(it->reason, sizeof it->reason,
                  "%sthe test did not run to its end: the code under test ended the process "
                  "early (exit() or _exit()?)",

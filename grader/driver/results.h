@@ -16,12 +16,16 @@ enum kind { FUNCTIONAL, MEMCHECK };
 /* SKIP: a memcheck run of a failing test, or a test this machine can not run (gt_skip) */
 enum status { PENDING, PASS, FAIL, SKIP };
 
+/* How a failed test's process ended, when that says where to look (stack.h) */
+enum ending { ENDED, END_SIGNAL, END_EXIT, END_TIMEOUT };
+
 struct item {
     const struct pt_test *t;
     enum kind kind;
     enum status status;
     int score, max;
     double seconds;
+    enum ending ending;
     char token[33]; /* random, for the test's reached-end marker (gt_env.h) */
     char reason[REASON_CAP];
 };
