@@ -31,7 +31,7 @@ grader-ready:
 	@$(ENSURE_DEPS)
 	@$(SUBMAKE) driver
 
-.PHONY: grader-ready all deps grade status hint watch gradescope solutions test mutants bench profile clean asan help starters submission driver programs common-tests
+.PHONY: grader-ready all deps grade debug status hint watch gradescope solutions test mutants bench profile clean asan help starters submission driver programs common-tests
 all:
 	@$(ENSURE_DEPS)
 	@$(SUBMAKE) driver programs common-tests
@@ -94,6 +94,10 @@ GRADE_ARGS := $(if $(CH),--ch $(CH)) $(if $(T),--test $(T)) $(if $(SRC),--src $(
 # `make grade` keeps its results in build/last-grade.json for `make status`.
 grade:
 	@grader/grade $(GRADE_ARGS) --json $(B)/last-grade.json
+
+# One test under gdb: T=NAME (a test's name, or a part only it has), CH=N, SRC=DIR.
+debug:
+	@grader/grade --debug '$(T)' $(if $(CH),--ch $(CH)) $(if $(SRC),--src $(SRC))
 
 status:
 	@grader/status
@@ -165,6 +169,8 @@ help:
 	@echo "  make grade CH=3         grade chapter 3 only"
 	@echo "  make grade CH=3 T=name  only the tests whose name contains 'name'"
 	@echo "  make grade SRC=DIR      grade an upload in DIR (a checkout, chapter folders, files)"
+	@echo "  make debug T=name       run test 'name' under gdb, stopped at its start, as a grading"
+	@echo "                          runs it (CH=N: look in chapter N only)"
 	@echo "  make status             your progress per chapter and exercise, from the last grading"
 	@echo "  make hint EX=1.2        the hints of exercise 1.2, from its chapter guide"
 	@echo "  make watch CH=1         re-grade chapter 1 whenever you save one of its files"

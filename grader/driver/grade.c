@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "../lib/gt_env.h"
+#include "debug.h"
 #include "jobs.h"
 #include "points.h"
 #include "refcache.h"
@@ -53,7 +54,7 @@
 #define IPC_END_KEY 0x7fffffffL /* slots end below this key */
 
 static struct {
-    const char *root, *src, *filter, *json, *gradescope, *junit, *extra;
+    const char *root, *src, *filter, *json, *gradescope, *junit, *extra, *debug;
     int chapter; /* 0: all */
     int require_full, memcheck, jobs, keep, verbose, color, check_points, show_files;
     double build_timeout; /* seconds for a chapter's whole build */
@@ -177,6 +178,13 @@ int main(int argc, char **argv)
             total_shown += 1 + (opt.memcheck && t->memcheck > 0);
         }
     }
+    const struct pt_test *debug_t = NULL; /* --debug: the test, and only its chapter */
+    if (opt.debug && !(debug_t = debug_find(chapters, opt.debug, &opt.chapter))) {
+        status = EXIT_CANNOT_RUN;
+        goto out;
+    }
+    for (int n = 1; n <= MAX_CHAPTER && debug_t; n++)
+        chapters[n - 1].available &= n == opt.chapter;
     if (opt.filter && total_shown == 0) {
         fprintf(stderr, "grade: no test name contains '%s' (the names are in "
                         "grader/chapters/chapterN.points)\n", opt.filter);
@@ -210,6 +218,11 @@ int main(int argc, char **argv)
             if (interrupted)
                 break;
             status = EXIT_CANNOT_RUN;
+            goto out;
+        }
+        if (debug_t) {
+            struct debug_test d = {c->tree, debug_t->name, c->up.dir, ipc_base + IPC_KEYS_PER_JOB};
+            status = debug_run(&d) < 0 ? EXIT_CANNOT_RUN : 0;
             goto out;
         }
         if (opt.check_points) {
@@ -313,6 +326,8 @@ static void usage(FILE *to)
             "  --build-timeout S  stop a chapter's build after S seconds (default: %.0f)\n"
             "  --keep           keep the temporary build and test directories (as root, a\n"
             "                   test directory keeps the plain files at its top, 1 MiB each)\n"
+            "  --debug TEST     build TEST's chapter as a grading does and start the test under\n"
+            "                   gdb, stopped at its start, with the test's environment\n"
             "  --check-points   only check that the points data and the tests agree\n"
             "  -v, --verbose    show the full reason of every failure\n"
             "  --batch DIR      grade every submission in DIR into a CSV gradebook (see\n"
@@ -335,7 +350,7 @@ static void parse_args(int argc, char **argv)
         {"root", required_argument, NULL, 'R'},    {"help", no_argument, NULL, 'h'},
         {"gradescope", required_argument, NULL, 'G'}, {"junit", required_argument, NULL, 'U'},
         {"extra-tests", required_argument, NULL, 'X'}, {"show-files", no_argument, NULL, 'S'},
-        {"build-timeout", required_argument, NULL, 'B'},
+        {"build-timeout", required_argument, NULL, 'B'}, {"debug", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0}};
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     opt.jobs = ncpu > 0 ? (int)ncpu : 1;
@@ -377,6 +392,7 @@ static void parse_args(int argc, char **argv)
         case 'K': opt.keep = 1; break;
         case 'P': opt.check_points = 1; break;
         case 'S': opt.show_files = 1; break;
+        case 'D': opt.debug = optarg; opt.memcheck = 0; break;
         case 'v': opt.verbose = 1; break;
         case 'R': opt.root = optarg; break;
         case 'h': usage(stdout); exit(0);
