@@ -89,11 +89,14 @@ $(B)/common/test_common: $(B)/common/test_common.o $(B)/common/libcommon.a
 -include $(wildcard $(B)/grader/*.d $(B)/common/*.d)
 
 # ---- grading and testing -----------------------------------------------------------------
-GRADE_ARGS := $(if $(CH),--ch $(CH)) $(if $(T),--test $(T)) $(if $(SRC),--src $(SRC))
+GRADE_ARGS := $(if $(CH),--ch $(CH)) $(if $(T),--test $(T)) $(if $(SRC),--src $(SRC)) \
+    $(if $(EX),--ex $(EX)) $(if $(filter 1,$(FAILED)),--failed $(B)/last-grade.json)
 
-# `make grade` keeps its results in build/last-grade.json for `make status`.
+# `make grade` keeps its results in build/last-grade.json (what FAILED=1 re-runs) and, when it
+# grades this checkout, merges them into build/progress.json: every test's latest result, for
+# `make status`.
 grade:
-	@grader/grade $(GRADE_ARGS) --json $(B)/last-grade.json
+	@grader/grade $(GRADE_ARGS) --json $(B)/last-grade.json $(if $(SRC),,--progress $(B)/progress.json)
 
 # One test under gdb: T=NAME (a test's name, or a part only it has), CH=N, SRC=DIR.
 debug:
@@ -168,10 +171,13 @@ help:
 	@echo "  make grade              build and grade your chapters 1-5 (installs packages if needed)"
 	@echo "  make grade CH=3         grade chapter 3 only"
 	@echo "  make grade CH=3 T=name  only the tests whose name contains 'name'"
+	@echo "  make grade EX=1.2       only the tests of exercise 1.2"
+	@echo "  make grade FAILED=1     only the tests that failed in the last grading"
 	@echo "  make grade SRC=DIR      grade an upload in DIR (a checkout, chapter folders, files)"
 	@echo "  make debug T=name       run test 'name' under gdb, stopped at its start, as a grading"
 	@echo "                          runs it (CH=N: look in chapter N only)"
-	@echo "  make status             your progress per chapter and exercise, from the last grading"
+	@echo "  make status             your progress per chapter and exercise: each test's latest"
+	@echo "                          result, when it ran, and what a later edit made stale"
 	@echo "  make hint EX=1.2        the hints of exercise 1.2, from its chapter guide"
 	@echo "  make watch CH=1         re-grade chapter 1 whenever you save one of its files"
 	@echo "  make submission         the zip to upload: your files of every chapter and a manifest,"

@@ -29,10 +29,12 @@
 #include "debug.h"
 #include "jobs.h"
 #include "points.h"
+#include "progress.h"
 #include "refcache.h"
 #include "results.h"
 #include "report.h"
 #include "sandbox.h"
+#include "select.h"
 #include "stack.h"
 #include "testenv.h"
 #include "upload.h"
@@ -54,7 +56,7 @@
 #define IPC_END_KEY 0x7fffffffL /* slots end below this key */
 
 static struct {
-    const char *root, *src, *filter, *json, *gradescope, *junit, *extra, *debug;
+    const char *root, *src, *filter, *json, *gradescope, *junit, *extra, *debug, *ex, *failed, *progress;
     int chapter; /* 0: all */
     int require_full, memcheck, jobs, keep, verbose, color, check_points, show_files;
     double build_timeout; /* seconds for a chapter's whole build */
@@ -77,6 +79,7 @@ static int shown, total_shown;
 
 static void usage(FILE *to);
 static void parse_args(int argc, char **argv);
+static void select_tests(void);
 static void on_signal(int sig);
 static int reserve_ipc(void);
 static int prepare_chapter(struct chapter *c);
@@ -143,6 +146,7 @@ int main(int argc, char **argv)
     char sol[4200];
     sb_hide(fmt(sol, sizeof sol, "%s/solutions", opt.root));
     sb_hide(fmt(sol, sizeof sol, "%s/.git", opt.root)); /* every version of solutions/ */
+    char why[8192];
     struct chapter chapters[MAX_CHAPTER];
     memset(chapters, 0, sizeof chapters);
     int status = 0, not_full = 0; /* not_full: items below their maximum, bonus ones too */
@@ -173,7 +177,7 @@ int main(int argc, char **argv)
         }
         for (size_t i = 0; i < c->pts.ntests; i++) {
             const struct pt_test *t = &c->pts.tests[i];
-            if (opt.filter && !strstr(t->name, opt.filter))
+            if (!sel_wants(n, t))
                 continue;
             total_shown += 1 + (opt.memcheck && t->memcheck > 0);
         }
@@ -185,13 +189,12 @@ int main(int argc, char **argv)
     }
     for (int n = 1; n <= MAX_CHAPTER && debug_t; n++)
         chapters[n - 1].available &= n == opt.chapter;
-    if (opt.filter && total_shown == 0) {
-        fprintf(stderr, "grade: no test name contains '%s' (the names are in "
-                        "grader/chapters/chapterN.points)\n", opt.filter);
+    if ((opt.filter || opt.ex || opt.failed) && total_shown == 0) {
+        fprintf(stderr, "grade: %s (the names are in grader/chapters/chapterN.points)\n",
+                sel_describe(why, sizeof why));
         status = EXIT_CANNOT_RUN;
         goto out;
     }
-    char why[8192];
     if (upload_locate(opt.src, opt.root, run_dir, chapters, why, sizeof why) != 0) {
         fprintf(stderr, "grade: %s\n", why);
         status = EXIT_CANNOT_RUN;
@@ -213,7 +216,8 @@ int main(int argc, char **argv)
         if (!c->available)
             continue;
         printf("\n== chapter %d: %s ==\n", n, c->pts.title);
-        fflush(stdout);
+        progress_announce(opt.progress, c, opt.memcheck);
+        double started = now_s();
         if (prepare_chapter(c) != 0 || build_chapter(c) != 0 || sb_open_tree(c->tree) != 0) {
             if (interrupted)
                 break;
@@ -243,6 +247,7 @@ int main(int argc, char **argv)
                 c->max += it->max;
             }
         }
+        c->seconds = now_s() - started;
         printf("chapter %d subtotal: %d/%d", n, c->score, c->max);
         if (c->bonus)
             printf(" (+%d bonus)", c->bonus);
@@ -285,8 +290,10 @@ int main(int argc, char **argv)
         selected[n - 1] = !opt.chapter || opt.chapter == n;
     if ((opt.json && results_json(opt.json, chapters, selected, &tot) != 0) ||
         (opt.gradescope && results_gradescope(opt.gradescope, chapters, selected, &tot) != 0) ||
-        (opt.junit && results_junit(opt.junit, chapters, selected, &tot) != 0))
+        (opt.junit && results_junit(opt.junit, chapters, selected, &tot) != 0) ||
+        (opt.progress && progress_merge(opt.progress, chapters, selected) != 0))
         status = EXIT_CANNOT_RUN;
+    progress_failures(chapters, selected);
     if (status == 0 && opt.require_full && (score < max || not_full > 0))
         status = 1;
 out:
@@ -314,6 +321,9 @@ static void usage(FILE *to)
             "  --show-files     only say which files of the upload would be graded\n"
             "  --ch N           grade chapter N only\n"
             "  --test TEXT      only the tests whose name contains TEXT\n"
+            "  --ex N.M         only the tests of exercise N.M\n"
+            "  --failed FILE    only the tests that failed in results FILE (--json of a grading)\n"
+            "  --progress FILE  merge the results into FILE, each test's latest (make status)\n"
             "  --json FILE      also write the results as JSON to FILE\n"
             "  --gradescope FILE  ... as Gradescope's results.json to FILE\n"
             "  --junit FILE     ... as JUnit XML to FILE (GitHub Classroom, CI systems)\n"
@@ -351,6 +361,8 @@ static void parse_args(int argc, char **argv)
         {"gradescope", required_argument, NULL, 'G'}, {"junit", required_argument, NULL, 'U'},
         {"extra-tests", required_argument, NULL, 'X'}, {"show-files", no_argument, NULL, 'S'},
         {"build-timeout", required_argument, NULL, 'B'}, {"debug", required_argument, NULL, 'D'},
+        {"ex", required_argument, NULL, 'E'}, {"failed", required_argument, NULL, 'L'},
+        {"progress", required_argument, NULL, 'O'},
         {NULL, 0, NULL, 0}};
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     opt.jobs = ncpu > 0 ? (int)ncpu : 1;
@@ -393,6 +405,9 @@ static void parse_args(int argc, char **argv)
         case 'P': opt.check_points = 1; break;
         case 'S': opt.show_files = 1; break;
         case 'D': opt.debug = optarg; opt.memcheck = 0; break;
+        case 'E': opt.ex = optarg; break;
+        case 'L': opt.failed = optarg; break;
+        case 'O': opt.progress = optarg; break;
         case 'v': opt.verbose = 1; break;
         case 'R': opt.root = optarg; break;
         case 'h': usage(stdout); exit(0);
@@ -430,7 +445,31 @@ static void parse_args(int argc, char **argv)
         exit(EXIT_CANNOT_RUN);
     }
     opt.src = src;
+    select_tests();
     opt.color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+}
+
+/* --test, --ex, --failed (select.h): the tests to run, and their chapter when only one */
+static void select_tests(void)
+{
+    char err[4400];
+    sel_name(opt.filter);
+    int ex = opt.ex ? sel_exercise(opt.ex, MAX_CHAPTER, err, sizeof err) : 0;
+    int failed = opt.failed ? sel_failed(opt.failed, err, sizeof err) : 0;
+    if (failed == -2) {
+        printf("grade: nothing to re-run: %s\n", err + strlen("--failed: "));
+        exit(0);
+    }
+    if (ex < 0 || failed < 0) {
+        fprintf(stderr, "grade: %s\n", err);
+        exit(EXIT_CANNOT_RUN);
+    }
+    if (ex > 0 && opt.chapter && opt.chapter != ex) {
+        fprintf(stderr, "grade: --ex %s is not in chapter %d (--ch)\n", opt.ex, opt.chapter);
+        exit(EXIT_CANNOT_RUN);
+    }
+    if (!opt.chapter)
+        opt.chapter = ex > 0 ? ex : failed;
 }
 
 static void on_signal(int sig)
@@ -770,7 +809,7 @@ static void run_items(struct chapter *c, enum kind kind)
     size_t first = c->nitems;
     for (size_t i = 0; i < c->pts.ntests; i++) {
         const struct pt_test *t = &c->pts.tests[i];
-        if ((opt.filter && !strstr(t->name, opt.filter)) || (kind == MEMCHECK && !t->memcheck))
+        if (!sel_wants(c->number, t) || (kind == MEMCHECK && !t->memcheck))
             continue;
         struct item *it = &c->items[c->nitems++];
         it->t = t;

@@ -56,12 +56,16 @@ struct chapter {
     struct item *items;
     size_t nitems;
     int score, max, bonus;
+    double seconds; /* the chapter's grading, its build included */
 };
 
 struct totals {
     const char *source; /* the graded tree */
     int score, max, bonus;
 };
+
+/* "pass", "fail", "skip" (as in the JSON outputs), or "pending". */
+const char *results_status_word(enum status s);
 
 /* Write the results of chapters[0..MAX_CHAPTER) (only those with `selected` set are listed) to
  * path. Each returns 0, or -1 after printing why on stderr. */
