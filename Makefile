@@ -105,8 +105,9 @@ debug:
 status:
 	@grader/status
 
+# one hint more each time (ALL=1: all of them)
 hint:
-	@grader/hint $(EX)
+	@grader/hint $(if $(filter 1,$(ALL)),--all) $(EX)
 
 watch:
 	@grader/watch $(CH) $(if $(T),--test $(T))
@@ -178,7 +179,8 @@ help:
 	@echo "                          runs it (CH=N: look in chapter N only)"
 	@echo "  make status             your progress per chapter and exercise: each test's latest"
 	@echo "                          result, when it ran, and what a later edit made stale"
-	@echo "  make hint EX=1.2        the hints of exercise 1.2, from its chapter guide"
+	@echo "  make hint EX=1.2        the next hint of exercise 1.2 (each time one more, and how"
+	@echo "                          many are left); ALL=1: all of them"
 	@echo "  make watch CH=1         re-grade chapter 1 whenever you save one of its files"
 	@echo "  make submission         the zip to upload: your files of every chapter and a manifest,"
 	@echo "                          in build/submission.zip (CH=1: chapter 1's only)"
