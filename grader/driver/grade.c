@@ -27,6 +27,7 @@
 
 #include "../lib/gt_env.h"
 #include "debug.h"
+#include "fold.h"
 #include "jobs.h"
 #include "points.h"
 #include "progress.h"
@@ -99,6 +100,7 @@ static void verify_points(void);
 int main(int argc, char **argv)
 {
     parse_args(argc, argv);
+    fold_init(print_item, &shown, opt.verbose, opt.memcheck);
     /* No SA_RESTART: an interrupt must wake the waitpid() of the main loop. */
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
@@ -900,7 +902,7 @@ static void run_items(struct chapter *c, enum kind kind)
         }
         /* print what is done, in order */
         while (printed < next && (c->items[first + printed].status != PENDING)) {
-            print_item(&c->items[first + printed]);
+            fold_item(&c->items[first + printed]); /* print_item, or one line for a starter */
             printed++;
         }
         if (printed >= count || (running == 0 && (next >= count || interrupted)))
@@ -937,6 +939,7 @@ static void run_items(struct chapter *c, enum kind kind)
             running--;
         }
     }
+    fold_end();
     free(sup);
     free(keys);
 }

@@ -9,6 +9,7 @@
  *                                   "reason"}}}}}
  */
 #include "progress.h"
+#include "fold.h"
 #include "select.h"
 #include "util.h"
 
@@ -103,9 +104,14 @@ void progress_failures(const struct chapter *chapters, const int *selected)
                 continue;
             char name[128];
             fmt(name, sizeof name, "%s%s", it->t->name, it->kind == MEMCHECK ? " [memcheck]" : "");
+            int folded = fold_was_folded(it->t->exercise);
             if (!count++)
                 printf("\nfailed:");
-            if (strcmp(ex, it->t->exercise) != 0) {
+            if (folded && strcmp(ex, it->t->exercise) == 0)
+                continue;
+            if (folded) {
+                col = printf("\n  %-6s not started", it->t->exercise) - 1;
+            } else if (strcmp(ex, it->t->exercise) != 0) {
                 col = printf("\n  %-6s %s", it->t->exercise, name) - 1;
             } else if (col + 2 + (int)strlen(name) > PROGRESS_WIDTH) {
                 col = printf(",\n         %s", name) - 2;
