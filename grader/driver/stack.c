@@ -30,6 +30,10 @@
 #define STACK_GDB_SLACK 30.0   /* gdb's own start, on top of the test's limit */
 #define STACK_MAX_LIMIT 300.0  /* the longest limit a test gets (as the driver caps it) */
 #define STACK_PROC_HEADER "== process "
+/* Re-runs per grading, at most: one for a hang lasts the test's whole limit again, and the
+ * grading waits for it */
+#define STACK_MAX_HANG_RERUNS 3
+#define STACK_MAX_STOP_RERUNS 12
 
 static const char *gdb_path(void);
 static int rerun(const struct stack_test *st, const struct item *it, int under_gdb, char *text,
@@ -56,7 +60,16 @@ void stack_explain(const struct stack_test *st, struct item *it)
         return;
     }
     static char text[1 << 20];
+    static int hang_reruns, stop_reruns;
     int timeout = it->ending == END_TIMEOUT;
+    if (++*(timeout ? &hang_reruns : &stop_reruns) >
+        (timeout ? STACK_MAX_HANG_RERUNS : STACK_MAX_STOP_RERUNS)) {
+        APPEND(it->reason, "\n(where: `make debug T=%s` runs it under gdb; a grading looks "
+               "again at the first %d tests that %s only)", it->t->name,
+               timeout ? STACK_MAX_HANG_RERUNS : STACK_MAX_STOP_RERUNS,
+               timeout ? "reach their limit" : "crash or exit");
+        return;
+    }
     if (rerun(st, it, !timeout, text, sizeof text) != 0) {
         APPEND(it->reason, "\n(grader: the re-run to find where failed)");
         return;
@@ -93,13 +106,20 @@ static int rerun(const struct stack_test *st, const struct item *it, int under_g
     fmt(runner, sizeof runner, "%s/out/student/runner", st->tree);
     fmt(xml, sizeof xml, "%s/check.xml", dir);
     char *name = (char *)it->t->name;
+    /* stop at the fatal signals, and at the one the test ended on ("Received signal 13 ...") */
+    char stop[200];
+    const char *got = strstr(it->reason, "Received signal ");
+    int sig = got ? atoi(got + strlen("Received signal ")) : 0;
+    const char *abbrev = sig > 0 && sig < NSIG ? sigabbrev_np(sig) : NULL;
+    fmt(stop, sizeof stop, "handle SIGSEGV SIGBUS SIGFPE SIGILL SIGABRT SIGSYS%s%s stop print",
+        abbrev ? " SIG" : "", abbrev ? abbrev : "");
     char *gargv[] = {(char *)gdb_path(), "-nx", "-batch", "-q",
                      "-iex", "set debuginfod enabled off",
                      "-ex", "set disable-randomization off",
                      "-ex", "set print frame-arguments none",
                      "-ex", "set breakpoint pending on",
                      "-ex", "handle all nostop noprint pass",
-                     "-ex", "handle SIGSEGV SIGBUS SIGFPE SIGILL SIGABRT SIGSYS stop print",
+                     "-ex", stop,
                      "-ex", "break exit", "-ex", "break _exit", "-ex", "break _Exit",
                      "-ex", "run", "-ex", "bt 64",
                      "--args", runner, "--run", name, "--xml", xml, NULL};
@@ -304,9 +324,9 @@ static void explain_stop(const struct stack_test *st, struct item *it, const cha
     }
     int n = stack_student_frames(bt + 1, sdir, st->student, STACK_MAX_FRAMES, "  ", frames,
                                  sizeof frames);
-    int exited = strstr(first, "exit") != NULL;
+    int exited = strcasestr(first, "exit") != NULL;
     const char *how = exited ? "where exit() was called" : "where it happened";
-    if (exited && strstr(first, "_exit") && !strstr(first, "GI_exit"))
+    if (exited && strcasestr(first, "_exit") && !strstr(first, "GI_exit"))
         how = "where _exit() was called";
     if (n > 0)
         APPEND(it->reason, "\n%s (the innermost frames in your files, from a re-run under gdb):%s",

@@ -9,7 +9,8 @@
  *   - on a time limit, plainly, with the supervisor told to take the stack of each process of
  *     the test (`gdb -p PID`) when the limit passes, before it kills them (jobs.h).
  * The innermost frames whose file is one of the student's files (function, file:line) are
- * added to the test's reason. Only failed tests pay for it, and only once.
+ * added to the test's reason. Only failed tests pay for it, once each, and only the first few
+ * of a grading (a re-run for a hang lasts its whole limit again).
  */
 #ifndef SVRLAB_STACK_H
 #define SVRLAB_STACK_H
