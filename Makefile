@@ -100,6 +100,7 @@ grade:
 
 # One test under gdb: T=NAME (a test's name, or a part only it has), CH=N, SRC=DIR.
 debug:
+	@[ -n "$(T)" ] || { echo "debug: name a test: make debug T=name (as make grade lists it)" >&2; exit 2; }
 	@grader/grade --debug '$(T)' $(if $(CH),--ch $(CH)) $(if $(SRC),--src $(SRC))
 
 status:
