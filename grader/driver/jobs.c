@@ -178,12 +178,14 @@ static void supervise(const char *dir, char *const argv[], char *const env[], do
     setpgid(cmd, cmd); /* both sides, so no race with the kill below */
 
     int status = 0, timed_out = 0, done = 0, aborted = 0;
+    double ended = 0; /* when the deadline passed (the hook's time is not the test's) */
     static char stacks[65536]; /* what the deadline hook saw, before the kill */
     size_t stacks_len = 0;
     while (!done) {
         double left = start + timeout - now_s();
         if (left <= 0 || aborted) {
             timed_out = !aborted;
+            ended = now_s();
             if (timed_out && deadline_hook)
                 stacks_len = deadline_hook(stacks, sizeof stacks);
             kill(-cmd, SIGKILL);
@@ -203,7 +205,7 @@ static void supervise(const char *dir, char *const argv[], char *const env[], do
                 done = 1;
             }
     }
-    double seconds = now_s() - start;
+    double seconds = (ended > 0 ? ended : now_s()) - start;
     kill(-cmd, SIGKILL);                              /* what is left of its group */
     int leftovers = slot >= 0 ? sb_kill_all(uid) : 0; /* everything of its uid at once */
     leftovers += kill_descendants();

@@ -38,13 +38,13 @@
 static const char *gdb_path(void);
 static int rerun(const struct stack_test *st, const struct item *it, int under_gdb, char *text,
                  size_t cap);
-static size_t at_deadline(char *out, size_t cap);
 static int descendants(pid_t root, pid_t *out, int max);
 static size_t capture(char *const argv[], char *out, size_t cap, double seconds);
 static int parse_frame(const char *line, char *fn, size_t fncap, char *path, size_t pathcap,
                        long *lineno);
 static void explain_stop(const struct stack_test *st, struct item *it, const char *text);
-static void explain_deadline(const struct stack_test *st, struct item *it, const char *text);
+static void explain_deadline(const struct stack_test *st, struct item *it, const char *text,
+                             int rerun);
 static void limit_origin(const struct stack_test *st, const struct item *it, char *out,
                          size_t cap);
 /* printf at the end of the string in array buf (cut to its size) */
@@ -70,12 +70,18 @@ void stack_explain(const struct stack_test *st, struct item *it)
                timeout ? "reach their limit" : "crash or exit");
         return;
     }
+    char taken[4500]; /* the stacks the supervisor took at the limit, if it ended the test */
+    fmt(taken, sizeof taken, "%s/%s", st->dir, JOB_STACKS_FILE);
+    if (timeout && read_file(taken, text, sizeof text, 0) > 0) {
+        explain_deadline(st, it, text, 0);
+        return;
+    }
     if (rerun(st, it, !timeout, text, sizeof text) != 0) {
         APPEND(it->reason, "\n(grader: the re-run to find where failed)");
         return;
     }
     if (timeout)
-        explain_deadline(st, it, text);
+        explain_deadline(st, it, text, 1);
     else
         explain_stop(st, it, text);
 }
@@ -130,7 +136,7 @@ static int rerun(const struct stack_test *st, const struct item *it, int under_g
     if (under_gdb)
         limit += STACK_GDB_SLACK;
     else
-        job_set_deadline_hook(at_deadline);
+        job_set_deadline_hook(stack_at_deadline);
     job_remove_ipc(st->ipc_key, st->ipc_key + GT_IPC_KEYS);
     pid_t pid = job_start(dir, under_gdb ? gargv : pargv, te.env, limit, 1, NULL);
     job_set_deadline_hook(NULL);
@@ -149,7 +155,7 @@ static int rerun(const struct stack_test *st, const struct item *it, int under_g
 
 /* In the supervisor, at the deadline: the stack of each of its descendants (the test's
  * processes), each after a header STACK_PROC_HEADER "PID (NAME) ==". */
-static size_t at_deadline(char *out, size_t cap)
+size_t stack_at_deadline(char *out, size_t cap)
 {
     pid_t pids[STACK_MAX_PROCS];
     int n = descendants(getpid(), pids, STACK_MAX_PROCS); /* before any gdb of ours starts */
@@ -337,7 +343,8 @@ static void explain_stop(const struct stack_test *st, struct item *it, const cha
 }
 
 /* After the re-run that took the stacks at the limit. */
-static void explain_deadline(const struct stack_test *st, struct item *it, const char *text)
+static void explain_deadline(const struct stack_test *st, struct item *it, const char *text,
+                             int rerun)
 {
     char sdir[4400], origin[512];
     fmt(sdir, sizeof sdir, "%s/student", st->tree);
@@ -353,9 +360,10 @@ static void explain_deadline(const struct stack_test *st, struct item *it, const
         size_t hlen = strcspn(block, "\n");
         if (stack_student_frames(block, sdir, st->student, STACK_MAX_FRAMES, "    ", frames,
                                  sizeof frames) > 0) {
-            APPEND(it->reason, "%s\n  process %.*s:%s",
-                   shown ? "" : "\nwhere your code was when the limit passed (a re-run, each "
-                                "process's innermost frames in your files):",
+            APPEND(it->reason, "%s%s%s\n  process %.*s:%s",
+                   shown ? "" : "\nwhere your code was when the limit passed (",
+                   shown ? "" : rerun ? "a re-run; " : "",
+                   shown ? "" : "each process's innermost frames in your files):",
                    (int)(hlen > 3 ? hlen - 3 : hlen), block, frames);
             shown++;
         }
@@ -363,8 +371,8 @@ static void explain_deadline(const struct stack_test *st, struct item *it, const
     }
     if (!shown)
         APPEND(it->reason, "\n(%s)", text[0]
-               ? "a re-run reached the limit too, and no process of the test was in your files "
-                 "then: it waited in the test's or the system's code"
+               ? "no process of the test was in your files when the limit passed: it waited in "
+                 "the test's or the system's code"
                : "a re-run of the test ended before its limit: does the hang depend on timing?");
     limit_origin(st, it, origin, sizeof origin);
     APPEND(it->reason, "\n%s", origin);

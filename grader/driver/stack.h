@@ -7,7 +7,9 @@
  *   - on a signal or an exit, under `gdb -batch`, which stops at the fatal signal or at the
  *     call of exit()/_exit() and prints the stack;
  *   - on a time limit, plainly, with the supervisor told to take the stack of each process of
- *     the test (`gdb -p PID`) when the limit passes, before it kills them (jobs.h).
+ *     the test (`gdb -p PID`) when the limit passes, before it kills them (jobs.h). A grading's
+ *     own supervisor already does that for a functional test (its limit is the driver's, Check's
+ *     timer only a backstop), so its stacks need no re-run.
  * The innermost frames whose file is one of the student's files (function, file:line) are
  * added to the test's reason. Only failed tests pay for it, once each, and only the first few
  * of a grading (a re-run for a hang lasts its whole limit again).
@@ -29,6 +31,10 @@ struct stack_test {
 /* For a failed functional item that ended on a signal, an exit or its time limit (it->ending):
  * re-run it as above and append where it was to it->reason. Anything else: nothing. */
 void stack_explain(const struct stack_test *st, struct item *it);
+
+/* For the supervisor of a test (jobs.h, job_set_deadline_hook): at the deadline, the stack of
+ * each process of the test (`gdb -p`), each after a header line. */
+size_t stack_at_deadline(char *out, size_t cap);
 
 /* The innermost frames in the student's files of a gdb backtrace `text` (its "#N ..." lines):
  * at most `max` lines "INDENTin FUNCTION at FILE:LINE" (the first) and "INDENTcalled from
