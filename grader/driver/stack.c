@@ -2,7 +2,8 @@
  * stack: where a failed test ended, in the student's files (see stack.h).
  *
  * The re-run is a job like any test's (jobs.h, sandboxed when the grader is root), in a fresh
- * directory next to the test's. Its stack comes from gdb's own backtrace text, parsed line by
+ * directory next to the test's. The stacks at a deadline are taken by the test's supervisor
+ * (root's when the grader is), as gdb attached to each process in turn. Its stack comes from gdb's own backtrace text, parsed line by
  * line: "#N  [0xADDR in ]FUNCTION (...) at PATH:LINE". Frame arguments are not printed
  * (`set print frame-arguments none`), so nothing a test passes can look like a frame.
  */
@@ -62,18 +63,18 @@ void stack_explain(const struct stack_test *st, struct item *it)
     static char text[1 << 20];
     static int hang_reruns, stop_reruns;
     int timeout = it->ending == END_TIMEOUT;
+    char taken[4500]; /* the stacks the supervisor took at the limit, if it ended the test */
+    fmt(taken, sizeof taken, "%s/%s", st->dir, JOB_STACKS_FILE);
+    if (timeout && read_file(taken, text, sizeof text, 0) > 0) {
+        explain_deadline(st, it, text, 0);
+        return;
+    }
     if (++*(timeout ? &hang_reruns : &stop_reruns) >
         (timeout ? STACK_MAX_HANG_RERUNS : STACK_MAX_STOP_RERUNS)) {
         APPEND(it->reason, "\n(where: `make debug T=%s` runs it under gdb; a grading looks "
                "again at the first %d tests that %s only)", it->t->name,
                timeout ? STACK_MAX_HANG_RERUNS : STACK_MAX_STOP_RERUNS,
                timeout ? "reach their limit" : "crash or exit");
-        return;
-    }
-    char taken[4500]; /* the stacks the supervisor took at the limit, if it ended the test */
-    fmt(taken, sizeof taken, "%s/%s", st->dir, JOB_STACKS_FILE);
-    if (timeout && read_file(taken, text, sizeof text, 0) > 0) {
-        explain_deadline(st, it, text, 0);
         return;
     }
     if (rerun(st, it, !timeout, text, sizeof text) != 0) {
@@ -158,6 +159,8 @@ static int rerun(const struct stack_test *st, const struct item *it, int under_g
 size_t stack_at_deadline(char *out, size_t cap)
 {
     pid_t pids[STACK_MAX_PROCS];
+    if (!gdb_path())
+        return 0;
     int n = descendants(getpid(), pids, STACK_MAX_PROCS); /* before any gdb of ours starts */
     size_t used = 0;
     out[0] = 0;
