@@ -187,7 +187,7 @@ static void supervise(const char *dir, char *const argv[], char *const env[], do
             timed_out = !aborted;
             ended = now_s();
             if (timed_out && deadline_hook)
-                stacks_len = deadline_hook(stacks, sizeof stacks);
+                stacks_len = deadline_hook(uid, stacks, sizeof stacks);
             kill(-cmd, SIGKILL);
             kill(cmd, SIGKILL);
             waitpid(cmd, &status, 0);

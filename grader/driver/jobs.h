@@ -44,7 +44,7 @@ int job_run(char *const argv[], const char *log);
  * parent or ancestor of every process of the test; what it puts in out (at most cap bytes,
  * returned: its length) is written to the test's directory as JOB_STACKS_FILE, a file of the
  * driver's own. NULL (the default): nothing. Supervisors started afterwards use it. */
-typedef size_t (*job_deadline_fn)(char *out, size_t cap);
+typedef size_t (*job_deadline_fn)(uid_t uid, char *out, size_t cap); /* uid: the test's */
 void job_set_deadline_hook(job_deadline_fn fn);
 #define JOB_STACKS_FILE ".stacks"
 

@@ -2,14 +2,15 @@
  * stack: where a failed test ended, in the student's files (see stack.h).
  *
  * The re-run is a job like any test's (jobs.h, sandboxed when the grader is root), in a fresh
- * directory next to the test's. The stacks at a deadline are taken by the test's supervisor
- * (root's when the grader is), as gdb attached to each process in turn. Its stack comes from gdb's own backtrace text, parsed line by
+ * directory next to the test's. The stacks at a deadline are taken by the test's supervisor,
+ * with gdb attached to each process in turn, run as the test's own user. Its stack comes from gdb's own backtrace text, parsed line by
  * line: "#N  [0xADDR in ]FUNCTION (...) at PATH:LINE". Frame arguments are not printed
  * (`set print frame-arguments none`), so nothing a test passes can look like a frame.
  */
 #include "stack.h"
 #include "../lib/gt_env.h"
 #include "jobs.h"
+#include "sandbox.h"
 #include "testenv.h"
 #include "util.h"
 
@@ -40,7 +41,7 @@ static const char *gdb_path(void);
 static int rerun(const struct stack_test *st, const struct item *it, int under_gdb, char *text,
                  size_t cap);
 static int descendants(pid_t root, pid_t *out, int max);
-static size_t capture(char *const argv[], char *out, size_t cap, double seconds);
+static size_t capture(char *const argv[], uid_t uid, char *out, size_t cap, double seconds);
 static int parse_frame(const char *line, char *fn, size_t fncap, char *path, size_t pathcap,
                        long *lineno);
 static void explain_stop(const struct stack_test *st, struct item *it, const char *text);
@@ -156,7 +157,7 @@ static int rerun(const struct stack_test *st, const struct item *it, int under_g
 
 /* In the supervisor, at the deadline: the stack of each of its descendants (the test's
  * processes), each after a header STACK_PROC_HEADER "PID (NAME) ==". */
-size_t stack_at_deadline(char *out, size_t cap)
+size_t stack_at_deadline(uid_t uid, char *out, size_t cap)
 {
     pid_t pids[STACK_MAX_PROCS];
     if (!gdb_path())
@@ -175,7 +176,7 @@ size_t stack_at_deadline(char *out, size_t cap)
                         "-iex", "set debuginfod enabled off",
                         "-ex", "set print frame-arguments none",
                         "-p", pidtext, "-ex", "thread apply all bt 64", NULL};
-        used += capture(argv, out + used, cap - used, STACK_GDB_SECONDS);
+        used += capture(argv, uid, out + used, cap - used, STACK_GDB_SECONDS);
     }
     return used;
 }
@@ -214,9 +215,10 @@ static int descendants(pid_t root, pid_t *out, int max)
     return n;
 }
 
-/* Run argv with stdout and stderr into out (NUL-terminated, cut at cap), for at most `seconds`.
- * Returns the length. In the supervisor: signals it blocks are unblocked for the command. */
-static size_t capture(char *const argv[], char *out, size_t cap, double seconds)
+/* Run argv as the test's user `uid` (sandbox.h, sb_become) with stdout and stderr into out
+ * (NUL-terminated, cut at cap), for at most `seconds`. Returns the length. In the supervisor:
+ * signals it blocks are unblocked for the command. */
+static size_t capture(char *const argv[], uid_t uid, char *out, size_t cap, double seconds)
 {
     int p[2];
     if (cap == 0 || pipe2(p, O_CLOEXEC) != 0)
@@ -233,7 +235,8 @@ static size_t capture(char *const argv[], char *out, size_t cap, double seconds)
         sigprocmask(SIG_SETMASK, &none, NULL);
         setpgid(0, 0);
         int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (in < 0 || dup2(in, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
+        if (in < 0 || dup2(in, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0 ||
+            sb_become(uid) != 0)
             _exit(126);
         execv(argv[0], argv);
         _exit(127);

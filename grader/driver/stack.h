@@ -17,6 +17,8 @@
 #ifndef SVRLAB_STACK_H
 #define SVRLAB_STACK_H
 
+#include <sys/types.h>
+
 #include "results.h"
 
 struct stack_test {
@@ -33,8 +35,9 @@ struct stack_test {
 void stack_explain(const struct stack_test *st, struct item *it);
 
 /* For the supervisor of a test (jobs.h, job_set_deadline_hook): at the deadline, the stack of
- * each process of the test (`gdb -p`), each after a header line. */
-size_t stack_at_deadline(char *out, size_t cap);
+ * each process of the test (`gdb -p`, run as the test's user `uid`), each after a header
+ * line. */
+size_t stack_at_deadline(uid_t uid, char *out, size_t cap);
 
 /* The innermost frames in the student's files of a gdb backtrace `text` (its "#N ..." lines):
  * at most `max` lines "INDENTin FUNCTION at FILE:LINE" (the first) and "INDENTcalled from
