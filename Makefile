@@ -18,12 +18,12 @@ SUBMAKE := $(MAKE) --no-print-directory $(if $(filter 1,$(V)),,-s)
 # `make deps DEB_PKGS_EXTRA="$(BENCH_DEB_PKGS)"` when gnuplot is missing, so a plain `make deps`
 # never installs it.
 # DEPS_OK runs in a subshell, ( ), so that the loop's `exit 1` ends the check, not the recipe.
-DEB_PKGS := gcc make pkg-config libevent-dev libssl-dev check libjansson-dev libxml2-dev valgrind jq zip unzip stress-ng
+DEB_PKGS := gcc make pkg-config libevent-dev libssl-dev check libjansson-dev libxml2-dev valgrind gdb jq zip unzip stress-ng
 DEB_PKGS_EXTRA ?=
 BENCH_DEB_PKGS := gnuplot-nox redis-server redis-tools
 PROFILE_DEB_PKGS := google-perftools libgoogle-perftools-dev graphviz
 PC_MODULES := libevent libcrypto check jansson libxml-2.0
-TOOLS := cc pkg-config valgrind jq
+TOOLS := cc pkg-config valgrind gdb jq
 DEPS_OK := ( for t in $(TOOLS); do command -v $$t || exit 1; done; pkg-config --exists $(PC_MODULES) ) >/dev/null 2>&1
 ENSURE_DEPS := $(DEPS_OK) || $(SUBMAKE) deps
 
@@ -31,7 +31,7 @@ grader-ready:
 	@$(ENSURE_DEPS)
 	@$(SUBMAKE) driver
 
-.PHONY: grader-ready all deps grade status hint watch gradescope solutions test mutants bench profile clean asan help starters submission driver programs common-tests
+.PHONY: grader-ready all deps grade debug status hint watch gradescope solutions test mutants bench profile clean asan help starters submission driver programs common-tests
 all:
 	@$(ENSURE_DEPS)
 	@$(SUBMAKE) driver programs common-tests
@@ -89,17 +89,26 @@ $(B)/common/test_common: $(B)/common/test_common.o $(B)/common/libcommon.a
 -include $(wildcard $(B)/grader/*.d $(B)/common/*.d)
 
 # ---- grading and testing -----------------------------------------------------------------
-GRADE_ARGS := $(if $(CH),--ch $(CH)) $(if $(T),--test $(T)) $(if $(SRC),--src $(SRC))
+GRADE_ARGS := $(if $(CH),--ch $(CH)) $(if $(T),--test $(T)) $(if $(SRC),--src $(SRC)) \
+    $(if $(EX),--ex $(EX)) $(if $(filter 1,$(FAILED)),--failed $(B)/last-grade.json)
 
-# `make grade` keeps its results in build/last-grade.json for `make status`.
+# `make grade` keeps its results in build/last-grade.json (what FAILED=1 re-runs) and, when it
+# grades this checkout, merges them into build/progress.json: every test's latest result, for
+# `make status`.
 grade:
-	@grader/grade $(GRADE_ARGS) --json $(B)/last-grade.json
+	@grader/grade $(GRADE_ARGS) --json $(B)/last-grade.json $(if $(SRC),,--progress $(B)/progress.json)
+
+# One test under gdb: T=NAME (a test's name, or a part only it has), CH=N, SRC=DIR.
+debug:
+	@[ -n "$(T)" ] || { echo "debug: name a test: make debug T=name (as make grade lists it)" >&2; exit 2; }
+	@grader/grade --debug '$(T)' $(if $(CH),--ch $(CH)) $(if $(SRC),--src $(SRC))
 
 status:
 	@grader/status
 
+# one hint more each time (ALL=1: all of them)
 hint:
-	@grader/hint $(EX)
+	@grader/hint $(if $(filter 1,$(ALL)),--all) $(EX)
 
 watch:
 	@grader/watch $(CH) $(if $(T),--test $(T))
@@ -161,9 +170,15 @@ help:
 	@echo "  make grade              build and grade your chapters 1-5 (installs packages if needed)"
 	@echo "  make grade CH=3         grade chapter 3 only"
 	@echo "  make grade CH=3 T=name  only the tests whose name contains 'name'"
+	@echo "  make grade EX=1.2       only the tests of exercise 1.2"
+	@echo "  make grade FAILED=1     only the tests that failed in the last grading"
 	@echo "  make grade SRC=DIR      grade an upload in DIR (a checkout, chapter folders, files)"
-	@echo "  make status             your progress per chapter and exercise, from the last grading"
-	@echo "  make hint EX=1.2        the hints of exercise 1.2, from its chapter guide"
+	@echo "  make debug T=name       run test 'name' under gdb, stopped at its start, as a grading"
+	@echo "                          runs it (CH=N: look in chapter N only)"
+	@echo "  make status             your progress per chapter and exercise: each test's latest"
+	@echo "                          result, when it ran, and what a later edit made stale"
+	@echo "  make hint EX=1.2        the next hint of exercise 1.2 (each time one more, and how"
+	@echo "                          many are left); ALL=1: all of them"
 	@echo "  make watch CH=1         re-grade chapter 1 whenever you save one of its files"
 	@echo "  make submission         the zip to upload: your files of every chapter and a manifest,"
 	@echo "                          in build/submission.zip (CH=1: chapter 1's only)"

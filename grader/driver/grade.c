@@ -26,12 +26,18 @@
 #include <unistd.h>
 
 #include "../lib/gt_env.h"
+#include "debug.h"
+#include "fold.h"
 #include "jobs.h"
 #include "points.h"
+#include "progress.h"
 #include "refcache.h"
 #include "results.h"
 #include "report.h"
 #include "sandbox.h"
+#include "select.h"
+#include "stack.h"
+#include "testenv.h"
 #include "upload.h"
 #include "util.h"
 
@@ -53,7 +59,7 @@
 #define IPC_END_KEY 0x7fffffffL /* slots end below this key */
 
 static struct {
-    const char *root, *src, *filter, *json, *gradescope, *junit, *extra;
+    const char *root, *src, *filter, *json, *gradescope, *junit, *extra, *debug, *ex, *failed, *progress;
     int chapter; /* 0: all */
     int require_full, memcheck, jobs, keep, verbose, color, check_points, show_files;
     double build_timeout; /* seconds a chapter's build may go without using CPU */
@@ -76,6 +82,7 @@ static int shown, total_shown;
 
 static void usage(FILE *to);
 static void parse_args(int argc, char **argv);
+static void select_tests(void);
 static void on_signal(int sig);
 static int reserve_ipc(void);
 static int prepare_chapter(struct chapter *c);
@@ -96,6 +103,7 @@ int main(int argc, char **argv)
 {
     double started = now_s(); /* Gradescope's execution_time */
     parse_args(argc, argv);
+    fold_init(print_item, &shown, opt.verbose, opt.memcheck);
     /* No SA_RESTART: an interrupt must wake the waitpid() of the main loop. */
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
@@ -143,6 +151,7 @@ int main(int argc, char **argv)
     char sol[4200];
     sb_hide(fmt(sol, sizeof sol, "%s/solutions", opt.root));
     sb_hide(fmt(sol, sizeof sol, "%s/.git", opt.root)); /* every version of solutions/ */
+    char why[8192];
     struct chapter chapters[MAX_CHAPTER];
     memset(chapters, 0, sizeof chapters);
     int status = 0, not_full = 0; /* not_full: items below their maximum, bonus ones too */
@@ -173,18 +182,24 @@ int main(int argc, char **argv)
         }
         for (size_t i = 0; i < c->pts.ntests; i++) {
             const struct pt_test *t = &c->pts.tests[i];
-            if (opt.filter && !strstr(t->name, opt.filter))
+            if (!sel_wants(n, t))
                 continue;
             total_shown += 1 + (opt.memcheck && t->memcheck > 0);
         }
     }
-    if (opt.filter && total_shown == 0) {
-        fprintf(stderr, "grade: no test name contains '%s' (the names are in "
-                        "grader/chapters/chapterN.points)\n", opt.filter);
+    const struct pt_test *debug_t = NULL; /* --debug: the test, and only its chapter */
+    if (opt.debug && !(debug_t = debug_find(chapters, opt.debug, &opt.chapter))) {
         status = EXIT_CANNOT_RUN;
         goto out;
     }
-    char why[8192];
+    for (int n = 1; n <= MAX_CHAPTER && debug_t; n++)
+        chapters[n - 1].available &= n == opt.chapter;
+    if ((opt.filter || opt.ex || opt.failed) && total_shown == 0) {
+        fprintf(stderr, "grade: %s (the names are in grader/chapters/chapterN.points)\n",
+                sel_describe(why, sizeof why));
+        status = EXIT_CANNOT_RUN;
+        goto out;
+    }
     if (upload_locate(opt.src, opt.root, run_dir, chapters, why, sizeof why) != 0) {
         fprintf(stderr, "grade: %s\n", why);
         status = EXIT_CANNOT_RUN;
@@ -206,11 +221,17 @@ int main(int argc, char **argv)
         if (!c->available)
             continue;
         printf("\n== chapter %d: %s ==\n", n, c->pts.title);
-        fflush(stdout);
+        progress_announce(opt.progress, c, opt.memcheck);
+        double chapter_started = now_s(); /* its grading, build included */
         if (prepare_chapter(c) != 0 || build_chapter(c) != 0 || sb_open_tree(c->tree) != 0) {
             if (interrupted)
                 break;
             status = EXIT_CANNOT_RUN;
+            goto out;
+        }
+        if (debug_t) {
+            struct debug_test d = {c->tree, debug_t->name, c->up.dir, ipc_base + IPC_KEYS_PER_JOB};
+            status = debug_run(&d) < 0 ? EXIT_CANNOT_RUN : 0;
             goto out;
         }
         if (opt.check_points) {
@@ -231,6 +252,7 @@ int main(int argc, char **argv)
                 c->max += it->max;
             }
         }
+        c->seconds = now_s() - chapter_started;
         printf("chapter %d subtotal: %d/%d", n, c->score, c->max);
         if (c->bonus)
             printf(" (+%d bonus)", c->bonus);
@@ -273,8 +295,10 @@ int main(int argc, char **argv)
         selected[n - 1] = !opt.chapter || opt.chapter == n;
     if ((opt.json && results_json(opt.json, chapters, selected, &tot) != 0) ||
         (opt.gradescope && results_gradescope(opt.gradescope, chapters, selected, &tot) != 0) ||
-        (opt.junit && results_junit(opt.junit, chapters, selected, &tot) != 0))
+        (opt.junit && results_junit(opt.junit, chapters, selected, &tot) != 0) ||
+        (opt.progress && progress_merge(opt.progress, chapters, selected) != 0))
         status = EXIT_CANNOT_RUN;
+    progress_failures(chapters, selected);
     if (status == 0 && opt.require_full && (score < max || not_full > 0))
         status = 1;
 out:
@@ -302,6 +326,9 @@ static void usage(FILE *to)
             "  --show-files     only say which files of the upload would be graded\n"
             "  --ch N           grade chapter N only\n"
             "  --test TEXT      only the tests whose name contains TEXT\n"
+            "  --ex N.M         only the tests of exercise N.M\n"
+            "  --failed FILE    only the tests that failed in results FILE (--json of a grading)\n"
+            "  --progress FILE  merge the results into FILE, each test's latest (make status)\n"
             "  --json FILE      also write the results as JSON to FILE\n"
             "  --gradescope FILE  ... as Gradescope's results.json to FILE\n"
             "  --junit FILE     ... as JUnit XML to FILE (GitHub Classroom, CI systems)\n"
@@ -315,8 +342,11 @@ static void usage(FILE *to)
             "                   (default: %.0f; and after %.0f s in all)\n"
             "  --keep           keep the temporary build and test directories (as root, a\n"
             "                   test directory keeps the plain files at its top, 1 MiB each)\n"
+            "  --debug TEST     build TEST's chapter as a grading does and start the test under\n"
+            "                   gdb, stopped at its start, with the test's environment\n"
             "  --check-points   only check that the points data and the tests agree\n"
-            "  -v, --verbose    show the full reason of every failure\n"
+            "  -v, --verbose    show the full reason of every failure, and each test of an\n"
+            "                   exercise not started (else one line: \"ex1.2 not started\")\n"
             "  --batch DIR      grade every submission in DIR into a CSV gradebook (see\n"
             "                   grader/batch --help); --shard I/N grades one part of it\n"
             "  --merge OUT DIR...  join the parts' outputs into one (see grader/merge --help)\n"
@@ -338,7 +368,9 @@ static void parse_args(int argc, char **argv)
         {"root", required_argument, NULL, 'R'},    {"help", no_argument, NULL, 'h'},
         {"gradescope", required_argument, NULL, 'G'}, {"junit", required_argument, NULL, 'U'},
         {"extra-tests", required_argument, NULL, 'X'}, {"show-files", no_argument, NULL, 'S'},
-        {"build-timeout", required_argument, NULL, 'B'},
+        {"build-timeout", required_argument, NULL, 'B'}, {"debug", required_argument, NULL, 'D'},
+        {"ex", required_argument, NULL, 'E'}, {"failed", required_argument, NULL, 'L'},
+        {"progress", required_argument, NULL, 'O'},
         {NULL, 0, NULL, 0}};
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     opt.jobs = ncpu > 0 ? (int)ncpu : 1;
@@ -380,6 +412,10 @@ static void parse_args(int argc, char **argv)
         case 'K': opt.keep = 1; break;
         case 'P': opt.check_points = 1; break;
         case 'S': opt.show_files = 1; break;
+        case 'D': opt.debug = optarg; opt.memcheck = 0; break;
+        case 'E': opt.ex = optarg; break;
+        case 'L': opt.failed = optarg; break;
+        case 'O': opt.progress = optarg; break;
         case 'v': opt.verbose = 1; break;
         case 'R': opt.root = optarg; break;
         case 'h': usage(stdout); exit(0);
@@ -417,7 +453,31 @@ static void parse_args(int argc, char **argv)
         exit(EXIT_CANNOT_RUN);
     }
     opt.src = src;
+    select_tests();
     opt.color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+}
+
+/* --test, --ex, --failed (select.h): the tests to run, and their chapter when only one */
+static void select_tests(void)
+{
+    char err[4400];
+    sel_name(opt.filter);
+    int ex = opt.ex ? sel_exercise(opt.ex, MAX_CHAPTER, err, sizeof err) : 0;
+    int failed = opt.failed ? sel_failed(opt.failed, err, sizeof err) : 0;
+    if (failed == -2) {
+        printf("grade: nothing to re-run: %s\n", err + strlen("--failed: "));
+        exit(0);
+    }
+    if (ex < 0 || failed < 0) {
+        fprintf(stderr, "grade: %s\n", err);
+        exit(EXIT_CANNOT_RUN);
+    }
+    if (ex > 0 && opt.chapter && opt.chapter != ex) {
+        fprintf(stderr, "grade: --ex %s is not in chapter %d (--ch)\n", opt.ex, opt.chapter);
+        exit(EXIT_CANNOT_RUN);
+    }
+    if (!opt.chapter)
+        opt.chapter = ex > 0 ? ex : failed;
 }
 
 static void on_signal(int sig)
@@ -758,7 +818,7 @@ static void run_items(struct chapter *c, enum kind kind)
     size_t first = c->nitems;
     for (size_t i = 0; i < c->pts.ntests; i++) {
         const struct pt_test *t = &c->pts.tests[i];
-        if ((opt.filter && !strstr(t->name, opt.filter)) || (kind == MEMCHECK && !t->memcheck))
+        if (!sel_wants(c->number, t) || (kind == MEMCHECK && !t->memcheck))
             continue;
         struct item *it = &c->items[c->nitems++];
         it->t = t;
@@ -820,21 +880,13 @@ static void run_items(struct chapter *c, enum kind kind)
                 timeout = 30;
             if (timeout > MAX_TEST_TIMEOUT)
                 timeout = MAX_TEST_TIMEOUT;
-            timeout = timeout * scale + 10;
+            /* a functional test ends at its limit, its stacks taken first (stack.h: Check's
+             * own timer is a backstop); under valgrind, slack for its start */
+            timeout = kind == MEMCHECK ? timeout * scale + 10 : timeout + 1;
 
-            char e[10][4400];
-            fmt(e[0], sizeof e[0], "%s=%s", GT_ENV_TEST_DIR, dir);
-            fmt(e[1], sizeof e[1], "TMPDIR=%s", dir);
-            fmt(e[2], sizeof e[2], "%s=%s/out/student", GT_ENV_STUDENT_BIN, c->tree);
-            fmt(e[3], sizeof e[3], "%s=%s/out/ref", GT_ENV_REF_BIN, c->tree);
-            fmt(e[4], sizeof e[4], "%s=%ld", GT_ENV_IPC_KEY, keys[next]);
-            fmt(e[5], sizeof e[5], "%s=%d", GT_ENV_MEMCHECK, kind == MEMCHECK);
-            fmt(e[6], sizeof e[6], "%s=%d", GT_ENV_TIME_SCALE, scale);
-            fmt(e[7], sizeof e[7], "%s=%s/grader/valgrind.supp", GT_ENV_VALGRIND_SUPP,
-                     c->tree);
-            fmt(e[8], sizeof e[8], "CK_FORK=%s", kind == MEMCHECK ? "no" : "yes");
-            char *env[] = {e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], NULL};
-
+            struct testenv te;
+            testenv_fill(&te, dir, c->tree, keys[next], kind == MEMCHECK, scale,
+                         kind != MEMCHECK);
             char xml[4400], vgxml[4400], supp[4400];
             fmt(xml, sizeof xml, "%s/check.xml", dir);
             fmt(vgxml, sizeof vgxml, "--xml-file=%s/vgr-%%p.xml", dir);
@@ -847,7 +899,8 @@ static void run_items(struct chapter *c, enum kind kind)
                              (char *)it->t->name, "--xml", xml, NULL};
             /* a ThreadSanitizer test maps tens of terabytes of shadow memory: no data limit */
             new_token(it->token, sizeof it->token);
-            sup[next] = job_start(dir, kind == MEMCHECK ? margv : fargv, env, timeout,
+            job_set_deadline_hook(kind == FUNCTIONAL ? stack_at_deadline : NULL);
+            sup[next] = job_start(dir, kind == MEMCHECK ? margv : fargv, te.env, timeout,
                                   strstr(it->t->name, "tsan") == NULL, it->token);
             if (sup[next] < 0) {
                 it->status = FAIL;
@@ -859,7 +912,7 @@ static void run_items(struct chapter *c, enum kind kind)
         }
         /* print what is done, in order */
         while (printed < next && (c->items[first + printed].status != PENDING)) {
-            print_item(&c->items[first + printed]);
+            fold_item(&c->items[first + printed]); /* print_item, or one line for a starter */
             printed++;
         }
         if (printed >= count || (running == 0 && (next >= count || interrupted)))
@@ -883,6 +936,8 @@ static void run_items(struct chapter *c, enum kind kind)
             fmt(dir, sizeof dir, "%s/run/%zu-%s%s", c->tree, first + i, it->t->name,
                      kind == MEMCHECK ? "-memcheck" : "");
             judge(c, it, dir);
+            struct stack_test where = {c->tree, c->number, c->up.student, dir, keys[i], opt.keep};
+            stack_explain(&where, it); /* a signal, an exit or a hang: where, in their files */
             blame_build(c, it);
             utf8_sanitize(it->reason); /* a student's bytes must not break JSON or XML */
             job_remove_ipc(keys[i], keys[i] + IPC_KEYS_PER_JOB);
@@ -894,6 +949,7 @@ static void run_items(struct chapter *c, enum kind kind)
             running--;
         }
     }
+    fold_end();
     free(sup);
     free(keys);
 }
@@ -935,6 +991,7 @@ static void judge(struct chapter *c, struct item *it, const char *dir)
         return;
     }
     if (o.timed_out) {
+        it->ending = END_TIMEOUT;
         fmt(it->reason, sizeof it->reason,
                  "%stimed out after %.0f s: the test did not finish (the code under test hangs?)",
                  under, o.seconds);
@@ -953,6 +1010,7 @@ static void judge(struct chapter *c, struct item *it, const char *dir)
         char out[600], path[4400];
         fmt(path, sizeof path, "%s/output", dir);
         read_file(path, out, sizeof out, 1);
+        it->ending = WIFSIGNALED(o.status) ? END_SIGNAL : ENDED;
         fmt(it->reason, sizeof it->reason, "%sthe test runner ended without a result (%s)%s%s",
                  under,
                  WIFSIGNALED(o.status) ? strsignal(WTERMSIG(o.status)) : "no log written",
@@ -960,6 +1018,10 @@ static void judge(struct chapter *c, struct item *it, const char *dir)
         return;
     }
     if (r == 0) {
+        it->ending = strncmp(msg, "Received signal", 15) == 0 ? END_SIGNAL
+                     : strncmp(msg, "Early exit", 10) == 0    ? END_EXIT
+                     : strcmp(msg, "Test timeout expired") == 0 ? END_TIMEOUT
+                                                               : ENDED;
         if (strcmp(msg, "Test timeout expired") == 0)
             fmt(msg, sizeof msg, "timed out: the test did not finish in time "
                                       "(the code under test hangs?)");
@@ -967,6 +1029,7 @@ static void judge(struct chapter *c, struct item *it, const char *dir)
         return;
     }
     if (!reached_end(dir, it)) {
+        it->ending = END_EXIT;
         fmt(it->reason, sizeof it->reason,
                  "%sthe test did not run to its end: the code under test ended the process "
                  "early (exit() or _exit()?)",

@@ -29,8 +29,15 @@
 
 static void supervise(const char *dir, char *const argv[], char *const env[], double timeout,
                       int slot, int data_limit, const char *token);
-static int write_outcome(const char *dir, const char *text);
+static int write_fresh(const char *dir, const char *name, const char *text, size_t len);
 static int kill_descendants(void);
+
+static job_deadline_fn deadline_hook; /* job_set_deadline_hook */
+
+void job_set_deadline_hook(job_deadline_fn fn)
+{
+    deadline_hook = fn;
+}
 
 pid_t job_start(const char *dir, char *const argv[], char *const env[], double timeout,
                 int data_limit, const char *token)
@@ -171,10 +178,16 @@ static void supervise(const char *dir, char *const argv[], char *const env[], do
     setpgid(cmd, cmd); /* both sides, so no race with the kill below */
 
     int status = 0, timed_out = 0, done = 0, aborted = 0;
+    double ended = 0; /* when the deadline passed (the hook's time is not the test's) */
+    static char stacks[65536]; /* what the deadline hook saw, before the kill */
+    size_t stacks_len = 0;
     while (!done) {
         double left = start + timeout - now_s();
         if (left <= 0 || aborted) {
             timed_out = !aborted;
+            ended = now_s();
+            if (timed_out && deadline_hook)
+                stacks_len = deadline_hook(uid, stacks, sizeof stacks);
             kill(-cmd, SIGKILL);
             kill(cmd, SIGKILL);
             waitpid(cmd, &status, 0);
@@ -192,7 +205,7 @@ static void supervise(const char *dir, char *const argv[], char *const env[], do
                 done = 1;
             }
     }
-    double seconds = now_s() - start;
+    double seconds = (ended > 0 ? ended : now_s()) - start;
     kill(-cmd, SIGKILL);                              /* what is left of its group */
     int leftovers = slot >= 0 ? sb_kill_all(uid) : 0; /* everything of its uid at once */
     leftovers += kill_descendants();
@@ -205,20 +218,20 @@ static void supervise(const char *dir, char *const argv[], char *const env[], do
 
     char text[128];
     snprintf(text, sizeof text, "%d %d %.3f %d\n", status, timed_out, seconds, leftovers);
-    int written = write_outcome(dir, text) == 0;
+    int written = (!stacks_len || write_fresh(dir, JOB_STACKS_FILE, stacks, stacks_len) == 0) &&
+                  write_fresh(dir, OUTCOME_FILE, text, strlen(text)) == 0;
     _exit(written && !aborted ? 0 : 3);
 }
 
-/* A fresh file, never through a link a test left in its place. */
-static int write_outcome(const char *dir, const char *text)
+/* A fresh file dir/name, never through a link a test left in its place. */
+static int write_fresh(const char *dir, const char *name, const char *text, size_t len)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, OUTCOME_FILE);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
     unlink(path);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
-    size_t len = strlen(text);
     int ok = write(fd, text, len) == (ssize_t)len;
     return close(fd) == 0 && ok ? 0 : -1;
 }

@@ -39,6 +39,15 @@ pid_t job_start(const char *dir, char *const argv[], char *const env[], double t
  * runs with the driver's privileges. Returns its exit status, or -1. */
 int job_run(char *const argv[], const char *log);
 
+/* A function the supervisor calls when a test's deadline has passed, just before it kills the
+ * test (stack.h: where each process of the test was). It runs as the supervisor, which is the
+ * parent or ancestor of every process of the test; what it puts in out (at most cap bytes,
+ * returned: its length) is written to the test's directory as JOB_STACKS_FILE, a file of the
+ * driver's own. NULL (the default): nothing. Supervisors started afterwards use it. */
+typedef size_t (*job_deadline_fn)(uid_t uid, char *out, size_t cap); /* uid: the test's */
+void job_set_deadline_hook(job_deadline_fn fn);
+#define JOB_STACKS_FILE ".stacks"
+
 /* Read the outcome the supervisor left in dir. Returns 0, or -1 if there is none. */
 int job_outcome(const char *dir, struct job_outcome *o);
 

@@ -13,7 +13,7 @@
 #include "upload.h"
 #include "util.h"
 
-static const char *status_word(enum status s)
+const char *results_status_word(enum status s)
 {
     return s == PASS ? "pass" : s == SKIP ? "skipped" : "fail";
 }
@@ -95,7 +95,7 @@ static json_t *chapter_json(const struct chapter *c, const char *src)
         json_object_set_new(t, "kind", json_string(it->kind == MEMCHECK ? "memcheck" : "test"));
         json_object_set_new(t, "bonus", json_boolean(it->t->bonus));
         json_object_set_new(t, "hidden", json_boolean(it->t->hidden));
-        json_object_set_new(t, "status", json_string(status_word(it->status)));
+        json_object_set_new(t, "status", json_string(results_status_word(it->status)));
         json_object_set_new(t, "score", json_integer(it->score));
         json_object_set_new(t, "max_score", json_integer(it->max));
         json_object_set_new(t, "seconds", json_real(it->seconds));

@@ -16,12 +16,16 @@ enum kind { FUNCTIONAL, MEMCHECK };
 /* SKIP: a memcheck run of a failing test, or a test this machine can not run (gt_skip) */
 enum status { PENDING, PASS, FAIL, SKIP };
 
+/* How a failed test's process ended, when that says where to look (stack.h) */
+enum ending { ENDED, END_SIGNAL, END_EXIT, END_TIMEOUT };
+
 struct item {
     const struct pt_test *t;
     enum kind kind;
     enum status status;
     int score, max;
     double seconds;
+    enum ending ending;
     char token[33]; /* random, for the test's reached-end marker (gt_env.h) */
     char reason[REASON_CAP];
 };
@@ -52,6 +56,7 @@ struct chapter {
     struct item *items;
     size_t nitems;
     int score, max, bonus;
+    double seconds; /* the chapter's grading, its build included */
 };
 
 struct totals {
@@ -59,6 +64,9 @@ struct totals {
     int score, max, bonus;
     double seconds; /* the grading's wall-clock time */
 };
+
+/* "pass", "fail", "skip" (as in the JSON outputs), or "pending". */
+const char *results_status_word(enum status s);
 
 /* Write the results of chapters[0..MAX_CHAPTER) (only those with `selected` set are listed) to
  * path. Each returns 0, or -1 after printing why on stderr. */

@@ -628,6 +628,13 @@ static int drop_to(uid_t uid)
     return 0;
 }
 
+int sb_become(uid_t uid)
+{
+    if (!active)
+        return 0;
+    return drop_to(uid) == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 ? 0 : -1;
+}
+
 /* 1 if pid is a running (not zombie) child of ours. */
 static int alive_child(pid_t pid)
 {

@@ -99,6 +99,12 @@ int sb_private_fs_end(const char *dir, int under);
  * with errno set (the caller must not run the test then). */
 int sb_enter(uid_t uid, const char *dir, char *const env[], double timeout, int data_limit);
 
+/* In a child of a test's supervisor that is to look at the test's processes (stack.h: gdb
+ * attached to each at its deadline): become the test's user, uid, with the run's group and no
+ * way to gain privileges, so that what the student's programs hold is never read as root.
+ * 0 (nothing to do when the sandbox is off), or -1 with errno. */
+int sb_become(uid_t uid);
+
 /* After the test, in its supervisor: kill every process of uid; remove the System V objects
  * it created and its files in the world-writable folders. Returns how many processes were
  * killed. */

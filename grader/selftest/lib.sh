@@ -32,14 +32,30 @@ starters_have_tasks() {
     ! grep -rn "YOUR CODE HERE" chapter*/ | grep -v "YOUR CODE HERE: [A-Za-z]"
 }
 
+# starters_fail_clearly [ARGS...]: grade the starters (ARGS: e.g. --ch 1): every exercise fails
+# with "not implemented"; the JSON keeps every test, while the listing says each such exercise
+# in one line ("ex1.2 not started: 3/35"), not test by test.
 starters_fail_clearly() {
-    grade_json "$tmp/starters.json" --src . --no-memcheck || return 1
+    grade_json "$tmp/starters.json" --src . --no-memcheck "$@" >"$tmp/starters.out" || return 1
     # exercises that have no failing test with a "not implemented" reason
     bad=$(jq -r '.chapters[] | select(.available) | .tests
         | group_by(.exercise)[]
         | select(all(.[]; (.status == "pass") or (.reason | test("not implemented") | not)))
         | .[0].exercise' "$tmp/starters.json")
     [ -z "$bad" ] || { echo "exercises without a 'not implemented' failure: $bad"; return 1; }
+    for n in $(jq -r '.chapters[] | select(.available) | .chapter' "$tmp/starters.json"); do
+        want=$(awk '!/^#/ && $1 ~ /^ex/' "grader/chapters/chapter$n.points" | wc -l)
+        got=$(jq --argjson n "$n" '[.chapters[] | select(.chapter == $n) | .tests[]] | length' "$tmp/starters.json")
+        [ "$want" = "$got" ] || { echo "chapter $n: $got tests in the JSON, $want in the points data"; return 1; }
+    done
+    # exercises whose every failure says "not implemented": one line each, no line per test
+    for ex in $(jq -r '.chapters[] | select(.available) | .tests | group_by(.exercise)[]
+        | select(all(.[]; .status == "pass" or (.reason | startswith("not implemented"))))
+        | .[0].exercise' "$tmp/starters.json"); do
+        grep -q "^ *$ex not started: [0-9]*/[0-9]* " "$tmp/starters.out" &&
+            ! grep -q "^\[ *[0-9]*/[0-9]*\] $ex " "$tmp/starters.out" ||
+            { echo "$ex is not one line:"; grep "$ex" "$tmp/starters.out" | head; return 1; }
+    done
 }
 
 # Every test of each chapter's runner (built by `make` from the reference) is in the chapter's
