@@ -115,6 +115,12 @@ int main(int argc, char **argv)
     }
     const char *tmp = getenv("TMPDIR");
     tmp = sb_init(tmp && *tmp ? tmp : "/tmp"); /* as root, tests run sandboxed: sandbox.h */
+    if (!sb_active() && strcmp(opt.src, opt.root) != 0) /* someone else's work, not as root */
+        fprintf(stderr,
+                "grade: note: not root, so no sandbox: the tests run as you and can write your "
+                "files, reach the network, and leave processes, System V objects and files in "
+                "/tmp, /var/tmp and /dev/shm; a build reads what you can. Grade others' work as "
+                "root (in a container)\n");
     sb_keep(opt.keep);
     fmt(run_dir, sizeof run_dir, "%s/svrlab-grade.XXXXXX", tmp);
     if (!mkdtemp(run_dir)) {
