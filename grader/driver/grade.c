@@ -147,6 +147,7 @@ int main(int argc, char **argv)
     char sol[4200];
     sb_hide(fmt(sol, sizeof sol, "%s/solutions", opt.root));
     sb_hide(fmt(sol, sizeof sol, "%s/.git", opt.root)); /* every version of solutions/ */
+    sb_hide(fmt(sol, sizeof sol, "%s/build/solutions", opt.root)); /* `make`'s objects of it */
     struct chapter chapters[MAX_CHAPTER];
     memset(chapters, 0, sizeof chapters);
     int status = 0, not_full = 0; /* not_full: items below their maximum, bonus ones too */
