@@ -5,6 +5,9 @@
 #     #includes after it off the compiler's -MMD list: grader/studentcc checks every file the
 #     preprocessor opened (-H), and a system header must be root's under /usr/include,
 #     /usr/local/include or /usr/lib/gcc;
+#   - `#line 1 "the reference"` and errors after it: the compiler's messages would quote the
+#     reference's lines, read from the file the location names; every file the preprocessed
+#     text names is checked before the compile;
 #   - assembler directives that read a file, wherever C can put them into the assembly: a
 #     top-level asm spelling `.incbin` with an octal escape, upper case and a /**/ comment
 #     (which the assembler drops), behind a '" (a character to the assembler, not a string);
@@ -37,9 +40,14 @@ t_tamper_includes_system_header() {
     printf '#define TAMPER_VIA 1\n#include "echoclient.c"\n' >"$d/chapter1/rio.c"
     { printf '#ifdef TAMPER_VIA\n#pragma GCC system_header\n#include "%s"\n#else\n' "$ti/refcopy.c"
       cat chapter1/echoclient.c; printf '#endif\n'; } >"$d/chapter1/echoclient.c" || return 1
+    printf '#line 1 "%s"\nint tamper1 = x1;\nint tamper2 = x2;\nint tamper3 = x3;\n' "$ti/refcopy.c" \
+        >"$d/chapter1/echosvr_fork.c" || return 1
     tamper_includes_grade syshdr 1 rio_read_exact_len_zero || return 1
     grep -q "^rio.c: reads $(realpath "$ti/refcopy.c"): only the chapter's own files" "$ti/syshdr.log" ||
         { echo "the include behind '#pragma GCC system_header' was not refused"; return 1; }
+    grep -q "^echosvr_fork.c: reads $(realpath "$ti/refcopy.c"): only the chapter's own files" "$ti/syshdr.log" &&
+        ! grep -q "^ *[0-9]* | " "$ti/syshdr.log" ||
+        { echo "a #line naming the reference was not refused, or a line was quoted"; return 1; }
 }
 
 t_tamper_includes_incbin() {
@@ -72,6 +80,6 @@ t_tamper_includes_prior() {
         { echo "the include of chapter 4's reference was not refused"; return 1; }
 }
 
-check "tamper: an #include behind '#pragma GCC system_header' is refused" t_tamper_includes_system_header
+check "tamper: an #include behind '#pragma GCC system_header', a #line naming the reference, are refused" t_tamper_includes_system_header
 check "tamper: .incbin, however spelled, and assembler macros are refused" t_tamper_includes_incbin
 check "tamper: chapter 5's build can not read chapter 4's reference" t_tamper_includes_prior
