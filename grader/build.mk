@@ -27,20 +27,32 @@ common_lib := $(OUT)/common/libcommon.a
 # any part two programs define differently) comes from the earlier chapter names those sources
 # in `P_prior := md.c ...`: they are linked into P as objects, ahead of the archive (from an
 # archive, the linker would take the first main() it finds, whichever program's it is).
+# `make prior` builds them into $(OUT)/prior/ with the earlier chapter's headers in
+# $(OUT)/prior/include/; the grader does so as root, and its build of the student's code (as
+# a user that can not read the reference sources) takes them from there: PRIOR_BUILT=that
+# folder, which has no rules, so its files are used as they are.
 prior_dir := $(ROOT)/solutions/chapter$(prior_chapter)
-prior_lib := $(if $(strip $(prior_srcs)),$(OUT)/prior/libprior.a)
-prior_inc := $(if $(strip $(prior_srcs)),-I$(prior_dir))
+prior_out := $(if $(PRIOR_BUILT),$(abspath $(PRIOR_BUILT)),$(OUT)/prior)
+prior_lib := $(if $(strip $(prior_srcs)),$(prior_out)/libprior.a)
+prior_hdrs := $(if $(PRIOR_BUILT),$(prior_out)/include,$(prior_dir))
+prior_inc := $(if $(strip $(prior_srcs)),-I$(prior_hdrs))
 
-# After each compile of a student's file: what it read must be the chapter's own files,
-# common/, the headers of the earlier chapter it builds on, or the system's (grader/depcheck).
-# (real paths: the compiler's list is made real before it is compared)
-depcheck = $(ROOT)/grader/depcheck $@ '$(realpath $(SRC))/*' '$(realpath $(ROOT))/common/*' \
-	$(if $(prior_inc),'$(realpath $(prior_dir))/*.h')
+# A student's file is compiled by grader/studentcc: what it reads must be the chapter's own
+# files, common/, the headers of the earlier chapter it builds on, or the system's, and its
+# assembly may not read files (.incbin). (real paths: the compiler's list is made real before
+# it is compared)
+allowed = '$(realpath $(SRC))/*' '$(realpath $(ROOT))/common/*' \
+	$(if $(prior_inc),'$(realpath $(prior_hdrs))/*.h')
+studentcc = $(ROOT)/grader/studentcc $< $@ $(CC)
 # ... and for the grader's tests, which include the student's headers, also the grader's files
-depcheck_tests = $(depcheck) '$(realpath $(TESTS))/*' '$(realpath $(ROOT))/grader/lib/*'
+depcheck_tests = $(ROOT)/grader/depcheck $@ $(allowed) '$(realpath $(TESTS))/*' \
+	'$(realpath $(ROOT))/grader/lib/*'
 
-.PHONY: progs runner student-files prog-names
+.PHONY: progs runner student-files prog-names prior
 progs: $(addprefix $(OUT)/,$(progs))
+
+prior: $(prior_lib) $(foreach p,$(progs),$(addprefix $(prior_out)/,$($(p)_prior:.c=.o)))
+	$(if $(prior_lib),$(Q)mkdir -p $(prior_out)/include && cp $(prior_dir)/*.h $(prior_out)/include/)
 
 student-files:
 	@echo $(student)
@@ -67,11 +79,10 @@ $(OUT)/prior/%.o: $(prior_dir)/%.c
 $(OUT)/obj/%.o: $(SRC)/%.c
 	@mkdir -p $(@D)
 	$(say) CC $<
-	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(SRC) $(prior_inc) -I$(ROOT)/common -c $< -o $@
-	$(Q)$(depcheck)
+	$(Q)$(studentcc) $(CFLAGS) $(PKG_CFLAGS) -I$(SRC) $(prior_inc) -I$(ROOT)/common -- $(allowed)
 
 define prog_rule
-$(OUT)/$(1): $(call obj,$($(1)_srcs)) $(addprefix $(OUT)/prior/,$($(1)_prior:.c=.o)) $(prior_lib) $(common_lib)
+$(OUT)/$(1): $(call obj,$($(1)_srcs)) $(addprefix $(prior_out)/,$($(1)_prior:.c=.o)) $(prior_lib) $(common_lib)
 	$$(say) LD $$@
 	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
 endef
@@ -116,8 +127,7 @@ $(OUT)/tsan/common/%.o: $(ROOT)/common/%.c
 $(OUT)/tsan/src/%.o: $(SRC)/%.c
 	@mkdir -p $(@D)
 	$(say) CC $<
-	$(Q)$(CC) $(tsan_cflags) $(PKG_CFLAGS) -I$(SRC) -I$(ROOT)/common -c $< -o $@
-	$(Q)$(depcheck)
+	$(Q)$(studentcc) $(tsan_cflags) $(PKG_CFLAGS) -I$(SRC) -I$(ROOT)/common -- $(allowed)
 
 $(OUT)/tsan/tests/%.o: $(TESTS)/tsan/%.c
 	@mkdir -p $(@D)
@@ -145,8 +155,7 @@ runner: $(addprefix $(OUT)/,$(test_progs))
 $(OUT)/plain/src/%.o: $(SRC)/%.c
 	@mkdir -p $(@D)
 	$(say) CC $<
-	$(Q)$(CC) $(plain_cflags) $(PKG_CFLAGS) -I$(SRC) $(prior_inc) -I$(ROOT)/common -c $< -o $@
-	$(Q)$(depcheck)
+	$(Q)$(studentcc) $(plain_cflags) $(PKG_CFLAGS) -I$(SRC) $(prior_inc) -I$(ROOT)/common -- $(allowed)
 
 $(OUT)/plain/tests/%.o: $(TESTS)/progs/%.c
 	@mkdir -p $(@D)

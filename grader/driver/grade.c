@@ -87,6 +87,7 @@ static void on_signal(int sig);
 static int reserve_ipc(void);
 static int prepare_chapter(struct chapter *c);
 static int build_chapter(struct chapter *c);
+static int open_tree(const struct chapter *c);
 static void summarize_build(struct chapter *c);
 static void blame_build(const struct chapter *c, struct item *it);
 static int check_runner_list(struct chapter *c);
@@ -125,6 +126,14 @@ int main(int argc, char **argv)
     }
     const char *tmp = getenv("TMPDIR");
     tmp = sb_init(tmp && *tmp ? tmp : "/tmp"); /* as root, tests run sandboxed: sandbox.h */
+    size_t rlen = strlen(opt.root);
+    int own = strncmp(opt.src, opt.root, rlen) == 0 && (!opt.src[rlen] || opt.src[rlen] == '/');
+    if (!sb_active() && !own) /* an upload (not the checkout's own work), not as root */
+        fprintf(stderr,
+                "grade: note: not root, so no sandbox: the tests run as you and can write your "
+                "files, reach the network, and leave processes, System V objects and files in "
+                "/tmp, /var/tmp and /dev/shm; a build reads what you can. Grade others' work as "
+                "root (in a container)\n");
     sb_keep(opt.keep);
     fmt(run_dir, sizeof run_dir, "%s/svrlab-grade.XXXXXX", tmp);
     if (!mkdtemp(run_dir)) {
@@ -151,6 +160,7 @@ int main(int argc, char **argv)
     char sol[4200];
     sb_hide(fmt(sol, sizeof sol, "%s/solutions", opt.root));
     sb_hide(fmt(sol, sizeof sol, "%s/.git", opt.root)); /* every version of solutions/ */
+    sb_hide(fmt(sol, sizeof sol, "%s/build/solutions", opt.root)); /* `make`'s objects of it */
     char why[8192];
     struct chapter chapters[MAX_CHAPTER];
     memset(chapters, 0, sizeof chapters);
@@ -222,8 +232,9 @@ int main(int argc, char **argv)
             continue;
         printf("\n== chapter %d: %s ==\n", n, c->pts.title);
         progress_announce(opt.progress, c, opt.memcheck);
+        fflush(stdout);
         double chapter_started = now_s(); /* its grading, build included */
-        if (prepare_chapter(c) != 0 || build_chapter(c) != 0 || sb_open_tree(c->tree) != 0) {
+        if (prepare_chapter(c) != 0 || build_chapter(c) != 0 || open_tree(c) != 0) {
             if (interrupted)
                 break;
             status = EXIT_CANNOT_RUN;
@@ -542,6 +553,7 @@ static int prepare_chapter(struct chapter *c)
         {"grader/build.mk", "grader/build.mk"},  {"grader/chapters", "grader/chapters"},
         {"grader/valgrind.supp", "grader/valgrind.supp"},
         {"grader/linkcheck", "grader/linkcheck"}, {"grader/depcheck", "grader/depcheck"},
+        {"grader/studentcc", "grader/studentcc"},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0] && !bad; i++)
         bad = copy(fmt(p, sizeof p, "%s/%s", r, pairs[i][0]),
@@ -628,7 +640,7 @@ static int build_chapter(struct chapter *c)
     /* say=@true: only the compiler's own words go to the log */
     char *ref[] = {"make", "-s", "-j2", "--no-print-directory", "say=@true", "-f", mkf, ch,
                    fmt(src, sizeof src, "SRC=%s/ref", c->tree),
-                   fmt(out, sizeof out, "OUT=%s/out/ref", c->tree), "progs", NULL};
+                   fmt(out, sizeof out, "OUT=%s/out/ref", c->tree), "progs", "prior", NULL};
     char cached[4500];
     int hit = refcache_get(opt.root, c->tree, c->number, cached, sizeof cached);
     if (hit != 1) {
@@ -648,15 +660,26 @@ static int build_chapter(struct chapter *c)
     } else if (opt.verbose) {
         printf("  reference programs: the cached build of the same sources\n");
     }
+    /* what the chapter takes from an earlier one's reference, built by us: the student's
+     * build links it, and never reads the reference's sources (open_tree) */
+    char prior[4400], prior_var[4500];
+    fmt(prior, sizeof prior, "%s/out/prior", c->tree);
+    char *cp_prior[] = {"cp", "-R", "-P", fmt(out, sizeof out, "%s/out/ref/prior", c->tree),
+                        prior, NULL};
+    if (is_dir(out) && run_cmd(cp_prior, NULL) != 0) {
+        fprintf(stderr, "grade: could not copy %s to %s\n", out, prior);
+        return -1;
+    }
     fmt(log, sizeof log, "%s/build.log", c->tree);
     char *stu[] = {"make", "-s", "-k", "-j2", "--no-print-directory", "say=@true", "-f", mkf, ch,
                    fmt(src, sizeof src, "SRC=%s/student", c->tree),
                    fmt(out, sizeof out, "OUT=%s/out/student", c->tree),
                    fmt(tests, sizeof tests, "TESTS=%s/grader/tests/chapter%d", c->tree, c->number),
+                   fmt(prior_var, sizeof prior_var, "PRIOR_BUILT=%s", prior),
                    "progs", "runner", NULL};
     /* as root, the student's code is compiled by an unprivileged user (sandbox.h), which
      * needs to read the tree first */
-    if (sb_open_tree(c->tree) != 0)
+    if (open_tree(c) != 0)
         return -1;
     char outdir[4400];
     fmt(outdir, sizeof outdir, "%s/out/student", c->tree);
@@ -689,6 +712,19 @@ static int build_chapter(struct chapter *c)
         }
     }
     return 0;
+}
+
+/* The tree open to the run's builds and tests (sandbox.h), but for the reference: its sources
+ * (ref/, the earlier chapters' solutions/) root's alone, and of its build (out/ref/) only the
+ * programs, which the black-box tests start: executable, not readable. */
+static int open_tree(const struct chapter *c)
+{
+    char p[4400];
+    return sb_open_tree(c->tree) != 0 || sb_close(fmt(p, sizeof p, "%s/ref", c->tree), 0) != 0 ||
+                   sb_close(fmt(p, sizeof p, "%s/solutions", c->tree), 0) != 0 ||
+                   sb_close(fmt(p, sizeof p, "%s/out/ref", c->tree), 1) != 0
+               ? -1
+               : 0;
 }
 
 /* After a failed build: its first error (and why, when it is a warning), how many error lines

@@ -210,6 +210,45 @@ int sb_open_tree(const char *tree)
     return 0;
 }
 
+int sb_close(const char *path, int programs)
+{
+    if (!active || !is_dir(path))
+        return 0;
+    char *close_all[] = {"chmod", "-R", "go-rwx", (char *)path, NULL};
+    if (run_cmd(close_all, NULL) != 0) {
+        fprintf(stderr, "grade: could not close %s to the tests' users\n", path);
+        return -1;
+    }
+    if (!programs)
+        return 0;
+    /* the folder searchable (not listable), its programs executable (not readable) */
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d || fchmod(fd, 0711) != 0) {
+        fprintf(stderr, "grade: open/fchmod(%s, 0711): %s\n", path, strerror(errno));
+        if (d)
+            closedir(d);
+        else if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    int r = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        struct stat st;
+        if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+            !(st.st_mode & S_IXUSR))
+            continue;
+        if (fchmodat(fd, e->d_name, 0711, 0) != 0) {
+            fprintf(stderr, "grade: fchmodat(%s/%s, 0711): %s\n", path, e->d_name,
+                    strerror(errno));
+            r = -1;
+        }
+    }
+    closedir(d);
+    return r;
+}
+
 void sb_hide(const char *path)
 {
     char real[4096];

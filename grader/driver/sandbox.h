@@ -58,6 +58,13 @@ int sb_open_tree(const char *tree);
 int sb_run_build(char *const argv[], const char *log, const char *out_dir, double cpu_s,
                  double idle_s, double wall_s);
 
+/* After sb_open_tree: `path` (a folder of the tree, if it exists) and all in it closed to
+ * this run's tests and builds again, root's alone; with `programs`, the folder stays
+ * searchable and the programs at its top executable (0711), never readable: a test can start
+ * them but not read, copy or load them. Returns 0, or -1 with a message. Does nothing when the
+ * sandbox is off. */
+int sb_close(const char *path, int programs);
+
 /* A folder of reference sources that tests must not read (as root, with mount namespaces): in
  * each test's mounts it is covered by an empty, read-only folder that no one may open. */
 void sb_hide(const char *path);

@@ -529,7 +529,7 @@ static pid_t spawn(const char *path, const char *const *extra1, const char *cons
                 close(fd);
         }
         gt_child_reset(parent);
-        execvp(argv[0], (char *const *)argv);
+        gt_exec(argv);
         dprintf(2, "grader: cannot execute %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
@@ -938,6 +938,18 @@ void gt_echo_roundtrip(int fd, size_t len, unsigned seed, double timeout_s)
 }
 
 /* ---- small helpers shared by the tests ------------------------------------------------ */
+
+void gt_exec(const char *const argv[])
+{
+    execvp(argv[0], (char *const *)argv);
+    if (errno != EACCES)
+        return;
+    const char *via_sh[MAX_ARGV + 4] = {"sh", "-c", "exec \"$0\" \"$@\""};
+    for (int i = 0; i < MAX_ARGV && argv[i]; i++)
+        via_sh[i + 3] = argv[i];
+    execv("/bin/sh", (char *const *)via_sh);
+    errno = EACCES;
+}
 
 void gt_child_reset(pid_t parent)
 {

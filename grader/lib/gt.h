@@ -250,6 +250,11 @@ pid_t gt_fork_helper(void);
  * signal mask, death with the parent; _exit(127) if the parent already ended. */
 void gt_child_reset(pid_t parent);
 
+/* execvp(argv[0], argv); a program that may be run but not read (the reference's, as root)
+ * through /bin/sh, since valgrind (a memcheck run's runner is under it) reads a program before
+ * it lets it run. Returns only if neither could start it, with errno set. */
+void gt_exec(const char *const argv[]);
+
 /* ---- failure messages ---------------------------------------------------------------- */
 
 /* Fail the test with "not implemented: <what>" if errno is ENOSYS; used right after a call

@@ -6,8 +6,9 @@
 #     at its per-submission limit (--limit) and goes on.
 #   - an #include of the reference solution, by absolute path (a world-readable copy of it) or
 #     relative to the student's folder in the grader's tree (../ref/rio.c): every file the
-#     compiler read must be the chapter's own, common/'s or the system's headers
-#     (grader/depcheck, on the compiler's -MMD list), so the build fails and names it.
+#     preprocessor opened must be the chapter's own, common/'s or the system's headers
+#     (grader/studentcc, grader/depcheck), so the build fails and names it; as root the tree's
+#     ref/ is closed to the user that builds, so the compiler can not even open it.
 # Each starts from chapter 1's starter, which scores 0 on the rio_read_exact tests graded here.
 
 tb=$tmp/tamper-build
@@ -41,7 +42,7 @@ t_tamper_build_never_ends() {
         { echo "the blocked build was not stopped in time ($took s)"; return 1; }
     jq -r '.chapters[].build_log' "$tb/inc.json" >"$tb/inc.log"
     grep -q "rio.c: reads $(realpath "$tb/refcopy.c"): only the chapter's own files" "$tb/inc.log" &&
-        grep -q "echoclient.c: reads .*/ref/echoclient.c: only the chapter's own files" "$tb/inc.log" &&
+        grep -Eq "echoclient.c: reads .*/ref/echoclient.c: only the chapter's own files|echoclient.c:1:10: fatal error: .*/ref/echoclient.c: Permission denied" "$tb/inc.log" &&
         jq -e '.score == 0' "$tb/inc.json" >/dev/null ||
         { echo "an include of the reference was not refused"; return 1; }
 }

@@ -3,7 +3,8 @@
 # starter: rio_read_exact rewrites the checkout's grader/chapters/chapter1.points (every test
 # worth 0 but its own) so that it persists into later runs. The driver read the points before any student code ran and builds every
 # chapter from a copy taken at its start; at the end it finds the points file changed, says so
-# and puts back what it read. What a non-root run does not defend is in grader/README.md.
+# and puts back what it read; and it says once which defences are off. What a non-root run
+# does not defend is in grader/README.md.
 
 t_tamper_nonroot() {
     [ "$(id -u)" = 0 ] || { echo "note: not root: can not switch to another user here"; return 0; }
@@ -25,6 +26,7 @@ t_tamper_nonroot() {
         --no-memcheck >"$d.out" 2>&1
     cat "$d.out"
     grep -q "chapter1.points changed while grading (a test wrote it?): put back" "$d.out" &&
+        grep -q "^grade: note: not root, so no sandbox: the tests run as you" "$d.out" &&
         cmp "$pts" "$d/points.orig" && grep -q "total: 0/1" "$d.out"
 }
 

@@ -13,7 +13,7 @@ t_tamper_timeout() {
     lab=$d/lab
     mkdir -p "$lab/grader" "$lab/build/grader" || return 1
     cp -R common solutions chapter1 "$lab/" && cp -R grader/lib grader/tests grader/chapters \
-        grader/build.mk grader/valgrind.supp grader/depcheck "$lab/grader/" &&
+        grader/build.mk grader/valgrind.supp grader/depcheck grader/studentcc "$lab/grader/" &&
         printf '#!/bin/sh\nexit 0\n' >"$lab/grader/linkcheck" && chmod 755 "$lab/grader/linkcheck" &&
         mkdir -p "$d/sub" && cp -R chapter1 "$d/sub/" || return 1
     { cat <<'CODE'

@@ -262,7 +262,7 @@ static void bg_start(struct bg *b, const char *const *args)
             dup2(err, 2) == -1)
             _exit(127);
         signal(SIGPIPE, SIG_DFL);
-        execv(argv[0], (char *const *)argv);
+        gt_exec(argv);
         _exit(127);
     }
 }

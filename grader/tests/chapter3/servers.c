@@ -496,7 +496,7 @@ static pid_t loadgen_background(const char *const *args, char *log_path, size_t 
         if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(out, 2) == -1)
             _exit(127);
         gt_child_reset(parent);
-        execv(argv[0], (char *const *)argv);
+        gt_exec(argv);
         dprintf(2, "cannot execute %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }

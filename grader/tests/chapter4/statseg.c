@@ -149,7 +149,7 @@ void statseg_reader_start(statseg_reader *r, const char *path, const char *const
         if (dup2(null_fd, 0) == -1 || dup2(p[1], 1) == -1 || dup2(err_fd, 2) == -1)
             _exit(127);
         gt_child_reset(parent);
-        execv(path, (char *const *)argv);
+        gt_exec(argv);
         dprintf(2, "grader: cannot execute %s: %s\n", path, strerror(errno));
         _exit(127);
     }
