@@ -1,6 +1,6 @@
 # Grader self-test: stable scores. solutions/ graded again while the machine is busy with the
-# other self-tests gives every test the status it had in the solo run ($tmp/solutions.json). No
-# pass or fail may depend on the speed of the machine.
+# other self-tests gives every test the status it had in the first run ($tmp/solutions.json,
+# graded beside the starters only). No pass or fail may depend on the speed of the machine.
 
 # stable_diff JSON: the tests of JSON whose status differs from the solo run's, one line each;
 # fails if JSON holds no test.
@@ -11,7 +11,7 @@ stable_diff() {
         statuses($got) as $g | statuses($solo) as $s
         | if ($g | length) == 0 then error("no test graded") else . end
         | $g | to_entries[] | select($s[.key] != .value)
-        | "\(.key): \(.value) under load, \($s[.key] // "not run") alone"'
+        | "\(.key): \(.value) under load, \($s[.key] // "not run") in the first run"'
 }
 
 # All of solutions/ graded once more (functional runs), and chapter 1 with its memcheck runs
