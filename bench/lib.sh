@@ -499,30 +499,32 @@ mine_ratios() {
         }' "$1" "$2" >"$tmp/mine_ratios.csv" && cat "$tmp/mine_ratios.csv" >"$2"
 }
 
-# mine_summary CSV KEYS WHAT: the summary's lines: per student program and configuration, the
-# median ratio [min-max] (WHAT says of what, e.g. "rate"); then what was reported.
+# mine_summary CSV KEYS WHAT [SERVERCOL]: the summary's lines: per student program and
+# configuration, the median ratio [min-max] (WHAT says of what, e.g. "rate"); then what was
+# reported. SERVERCOL names the candidates' column (default: server).
 mine_summary() {
     [ -n "$mine" ] || return 0
     echo "  yours / ours, $3 in the same run (median [min-max] over the runs; the reference is 1):"
-    awk -F, -v keys="$2" '
+    awk -F, -v keys="$2" -v scol="${4:-server}" '
         NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; nk = split(keys, kk, ","); next }
         $c["mine_ratio_median"] != "" {
             cfg = ""; for (i = 1; i <= nk; i++) cfg = cfg " " $c[kk[i]]
-            printf "    %-16s%-36s %.2f [%.2f-%.2f]\n", substr($c["server"], 6), cfg, \
+            printf "    %-16s%-36s %.2f [%.2f-%.2f]\n", substr($c[scol], 6), cfg, \
                 $c["mine_ratio_median"], $c["mine_ratio_min"], $c["mine_ratio_max"]; n++ }
         END { if (!n) print "    (none: no program of yours was measured)" }' "$1"
     sed 's/^/  /' "$mine_lines"
 }
 
-# mine_plot CSV KEYS TITLE PNG: one bar per student program and configuration: its ratio to
-# the reference (median, bars min to max), a line at 1. Nothing without gnuplot or a ratio.
+# mine_plot CSV KEYS TITLE PNG [SERVERCOL]: one bar per student program and configuration: its
+# ratio to the reference (median, bars min to max), a line at 1. Nothing without gnuplot or a
+# ratio. Sets mine_png to PNG once drawn.
 mine_plot() {
     [ -n "$mine" ] || return 0
-    awk -F, -v keys="$2" '
+    awk -F, -v keys="$2" -v scol="${5:-server}" '
         NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; nk = split(keys, kk, ","); next }
         $c["mine_ratio_median"] != "" {
             cfg = ""; for (i = 1; i <= nk; i++) cfg = cfg " " $c[kk[i]]
-            printf "%d \"%s\" %s %s %s\n", n++, substr($c["server"], 6) cfg, \
+            printf "%d \"%s\" %s %s %s\n", n++, substr($c[scol], 6) cfg, \
                 $c["mine_ratio_median"], $c["mine_ratio_min"], $c["mine_ratio_max"] }' "$1" \
         >"$tmp/mine_plot.dat"
     [ -s "$tmp/mine_plot.dat" ] || return 0
