@@ -409,11 +409,18 @@ mine_report() {
 mine_is() { case $1 in mine_*) return 0 ;; esac; return 1; }
 mine_name() { echo "${1#mine_}"; }
 
-# mine_live PROGRAM: true while the student's PROGRAM is measured (built, not dropped).
+# mine_programs CANDIDATE: the student's programs that CANDIDATE runs: itself, unless the
+# chapter script defines mine_programs again (chapter 4: io_conn_md runs io_conn and md).
+mine_programs() { echo "$1"; }
+
+# mine_live CANDIDATE: true while the student's twin of CANDIDATE is measured: its programs
+# built, and it not dropped.
 mine_live() {
     [ -n "$mine" ] || return 1
-    case " $mine_twins " in *" $1 "*) ;; *) return 1 ;; esac
     case " $mine_dropped " in *" $1 "*) return 1 ;; esac
+    for ml_p in $(mine_programs "$1"); do
+        case " $mine_twins " in *" $ml_p "*) ;; *) return 1 ;; esac
+    done
     return 0
 }
 
@@ -447,16 +454,22 @@ mine_fail() {
     mine_report "$mf_cand" "$mf_what" "$mf_detail"
 }
 
+# mine_kill PID: stop a student's process without a word: SIGTERM, SIGKILL if it still runs 5 s
+# later; mk_rc is its exit status.
+mine_kill() {
+    kill -TERM "$1" 2>/dev/null
+    proc_wait_gone "$1" 50 || kill -KILL "$1" 2>/dev/null
+    wait "$1"
+    mk_rc=$?
+    forget_pid "$1"
+}
+
 # mine_server_stop NAME PID CANDIDATE: stop a student's server; one that does not end on
 # SIGTERM within 5 s is killed, and one that ends badly is said in a line (its figures stand).
 mine_server_stop() {
-    kill -TERM "$2" 2>/dev/null
-    proc_wait_gone "$2" 50 || kill -KILL "$2" 2>/dev/null
-    wait "$2"
-    msrc=$?
-    forget_pid "$2"
-    if [ "$msrc" -ne 0 ] && mine_live "$(mine_name "$3")"; then
-        mine_report "$(mine_name "$3")" "exited with status $msrc after SIGTERM (its figures stand)" \
+    mine_kill "$2"
+    if [ "$mk_rc" -ne 0 ] && mine_live "$(mine_name "$3")"; then
+        mine_report "$(mine_name "$3")" "exited with status $mk_rc after SIGTERM (its figures stand)" \
             "$(head -c 200 "$tmp/$1.err")"
     fi
 }
