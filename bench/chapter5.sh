@@ -75,9 +75,7 @@ bare-ring bare 1000 10000000"
     done
 
     # the figures of a poolbench of yours that failed in a later run go too
-    if [ -n "$mine" ] && ! mine_live poolbench; then
-        grep -v '^mine_' "$raw" >"$tmp/raw" && cat "$tmp/raw" >"$raw"
-    fi
+    mine_filter "$raw" name poolbench || die "could not drop the figures of your failed poolbench"
 
     # instructions per pair: exact, so once each (ours)
     echo "$candidates" | while read -r cand mode live count; do

@@ -474,13 +474,17 @@ mine_server_stop() {
     fi
 }
 
-# mine_filter RAW SERVERCOL: drop from the raw CSV the rows of every dropped student program.
+# mine_filter RAW SERVERCOL [CANDIDATE]: drop from the raw CSV the rows of every dropped student
+# candidate (SERVERCOL: mine_CANDIDATE); with CANDIDATE, every mine_ row once it is dropped (a
+# program of yours that measures several things: chapter 5's poolbench, chapter 2's muxbench).
 mine_filter() {
     [ -n "$mine" ] || return 0
-    awk -F, -v col="$2" -v drop="$mine_dropped" '
+    mf_all=0
+    [ -n "${3:-}" ] && ! mine_live "$3" && mf_all=1
+    awk -F, -v col="$2" -v drop="$mine_dropped" -v all="$mf_all" '
         BEGIN { n = split(drop, d, " "); for (i = 1; i <= n; i++) out["mine_" d[i]] = 1 }
         NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; print; next }
-        !($c[col] in out)' "$1" >"$tmp/mine_filter.csv" && cat "$tmp/mine_filter.csv" >"$1"
+        !($c[col] in out) && !(all && $c[col] ~ /^mine_/)' "$1" >"$tmp/mine_filter.csv" && cat "$tmp/mine_filter.csv" >"$1"
 }
 
 # mine_ratios RAW CSV KEYS VALUE SERVERCOL RUNCOL: append mine_ratio_median, _min, _max to
@@ -525,7 +529,8 @@ mine_summary() {
             printf "    %-16s%-36s %.2f [%.2f-%.2f]\n", substr($c[scol], 6), cfg, \
                 $c["mine_ratio_median"], $c["mine_ratio_min"], $c["mine_ratio_max"]; n++ }
         END { if (!n) print "    (none: no program of yours was measured)" }' "$1"
-    sed 's/^/  /' "$mine_lines"
+    [ -n "${mine_said:-}" ] || sed 's/^/  /' "$mine_lines"
+    mine_said=1
 }
 
 # mine_plot CSV KEYS TITLE PNG [SERVERCOL]: one bar per student program and configuration: its
