@@ -1,8 +1,8 @@
 # `make bench CH=N MINE=1` (bench/lib.sh's mine_*): the student's programs measured beside the
 # reference ones. Chapter 1's benchmark runs once, quickly (one size, 200 round trips, the
 # default placement: the figures mean nothing, only what is said and written), in a scratch
-# tree that holds what it needs (bench/, common/, chapter1/, the build rules, the reference
-# programs of build/solutions/chapter1/): with the starters, each of the student's servers must
+# tree that holds what it needs (bench/, common/, chapter1/, grader/ for the build rules, the
+# reference programs of build/solutions/chapter1/): with the starters, each of the student's servers must
 # be reported as not implemented, with no figure; with the solutions copied in, each must have
 # a ratio to the reference in the CSV and the summary; with one of them broken so that it does
 # not compile, that one is reported and the other still measured.
@@ -10,9 +10,8 @@
 # bm_tree DIR: the scratch tree, chapter1/ holding the starters. common/ keeps its times, so
 # that the common objects of build/chapter1/, when there, are taken as they are.
 bm_tree() {
-    mkdir -p "$1/grader" "$1/build/solutions/chapter1" "$1/build/chapter1" || return 1
-    cp -R bench chapter1 "$1/" && cp -Rp common "$1/" &&
-        cp -R grader/build.mk grader/chapters grader/depcheck "$1/grader/" || return 1
+    mkdir -p "$1/build/solutions/chapter1" "$1/build/chapter1" || return 1
+    cp -R bench chapter1 grader "$1/" && cp -Rp common "$1/" || return 1
     if [ -d build/chapter1/common ]; then cp -Rp build/chapter1/common "$1/build/chapter1/" || return 1; fi
     for p in echoclient echosvr_v0 echosvr_fork; do
         [ -x "build/solutions/chapter1/$p" ] || { echo "build/solutions/chapter1/$p is missing (make)"; return 1; }
