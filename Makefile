@@ -137,10 +137,17 @@ submission:
 
 # Benchmarks (bench/run): the reference programs measured, CSV and PNG into bench/results/.
 # Never part of `make test`: a benchmark measures, it does not pass or fail on speed.
+# MINE=1 (or WHO=mine) measures the student's programs of build/chapterN/ beside the reference
+# ones: only the reference programs are built here, the benchmark builds each student program
+# itself, so that one that does not compile is reported and the rest goes on.
+MINE ?= $(if $(filter mine,$(WHO)),1)
 bench:
 	@{ $(DEPS_OK) && command -v gnuplot >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1; } || $(SUBMAKE) deps DEB_PKGS_EXTRA="$(BENCH_DEB_PKGS)"
-	@$(SUBMAKE) all
-	@sh bench/run $(CH)
+	@if [ "$(MINE)" = 1 ]; then \
+	    for n in $(CHAPTERS); do $(SUBMAKE) -f grader/build.mk CH=$$n SRC=solutions/chapter$$n \
+	        OUT=$(B)/solutions/chapter$$n progs || exit 1; done; \
+	else $(SUBMAKE) all; fi
+	@BENCH_MINE=$(MINE) sh bench/run $(CH)
 
 # The CPU profile of chapter 3's echosvr_v2 under load (tutorial section 3.5): gperftools and
 # graphviz are installed the first time, the report and call graph go to build/profile/.
@@ -192,6 +199,7 @@ help:
 	@echo "  make bench              benchmarks of the reference programs: CSV and PNG plots in"
 	@echo "                          bench/results/ (installs gnuplot-nox if needed)"
 	@echo "  make bench CH=1         the benchmarks of chapter 1 only"
+	@echo "  make bench CH=1 MINE=1  yours against ours: your programs beside the reference ones"
 	@echo "  make profile            echosvr_v2 under load with the gperftools CPU profiler: a"
 	@echo "                          report and a call graph in build/profile/ (installs them)"
 	@echo "  make deps               install the Debian packages svrlab needs"

@@ -9,8 +9,18 @@
 # Each in two CPU placements: "default" (the scheduler decides) and "pinned" (every server
 # process on CPU 0, every client on CPU 1; skipped on a machine with one CPU).
 #
+# A quick try (figures that mean little): BENCH_SIZES="64", BENCH_COUNT=200 (round trips per
+# client run, clients A and B too), BENCH_PLACEMENTS=default.
+#
 # Each configuration runs $BENCH_RUNS times (default 5). The candidates alternate within one
 # run (v0, fork, v0, fork, ...) so that a change in the machine's load hits both alike.
+#
+# Yours against ours (`make bench CH=1 MINE=1`, bench/lib.sh's mine_*): your echosvr_v0 and
+# echosvr_fork of build/chapter1/ (mine_echosvr_v0, mine_echosvr_fork), each right after the
+# reference one within every run, loaded by the reference echoclient (which checks every byte).
+# One of yours that does not build, is not implemented or fails a client is reported in one
+# line and measured no more. chapter1.csv gets mine_ratio_median/_min/_max (your rate / ours in
+# the same run), the plots your series too, chapter1_mine.png the ratios.
 #
 # Writes to bench/results/:
 #   chapter1_raw.csv              every client run: benchmark,server,size,placement,server_cpu,
@@ -27,7 +37,11 @@
 
 bin=build/solutions/chapter1
 bench_set_runs
-sizes="1 64 1024 16384 65536"
+sizes=${BENCH_SIZES:-1 64 1024 16384 65536}  # BENCH_SIZES="64": a quick try
+for size in $sizes; do
+    case $size in '' | *[!0-9]* | 0) die "BENCH_SIZES: '$size' is not a size in bytes" ;; esac
+done
+count=$(bench_count) || exit 1     # BENCH_COUNT: every client run makes that many round trips
 servers="echosvr_v0 echosvr_fork"
 client_timeout=30           # seconds; a run takes well under 2 s on a 2-vCPU VM
 wait_a_count=50000          # client A of second_client: about 0.5 to 1 s of round trips
@@ -38,8 +52,12 @@ for p in echoclient $servers; do
     [ -x "$bin/$p" ] || die "$bin/$p is missing: run 'make' first"
 done
 
+# shellcheck disable=SC2086 # a list of names
+mine_setup 1 $servers
+
 # count SIZE: round trips per run, so that a run lasts a few tenths of a second.
 count_for() {
+    [ -n "$count" ] && { echo "$count"; return; }
     case $1 in
     16384) echo 10000 ;;
     65536) echo 5000 ;;
@@ -47,12 +65,23 @@ count_for() {
     esac
 }
 
+if [ -n "$count" ]; then
+    wait_a_count=$count
+    wait_b_count=$count
+fi
 bench_placements chapter1
 
 # One server per program and placement, for the whole benchmark; port_<prog>_<placement>.
 for pl in $placements; do
-    for s in $servers; do
-        server_start "${s}_$pl" "$(srv_cpu_of "$pl")" "$bin/$s"
+    # shellcheck disable=SC2086 # a list of names
+    for s in $(mine_expand $servers); do
+        if mine_is "$s"; then
+            : >"$tmp/${s}_$pl.out"
+            server_try_start "${s}_$pl" "$(srv_cpu_of "$pl")" "$(mine_prog "$s" "$bin")" ||
+                { mine_fail "$s" "$srv_err" "$tmp/${s}_$pl.err"; continue; }
+        else
+            server_start "${s}_$pl" "$(srv_cpu_of "$pl")" "$bin/$s"
+        fi
         eval "pid_${s}_$pl=\$srv_pid port_${s}_$pl=\$srv_port"
     done
 done
@@ -76,23 +105,32 @@ while [ "$r" -le "$runs" ]; do
     for pl in $placements; do
         ccpu=$(cli_cpu_of "$pl")
         for size in $sizes; do
-            for s in $servers; do
+            # shellcheck disable=SC2086 # a list of names
+            for s in $(mine_expand $servers); do
                 eval "port=\$port_${s}_$pl"
-                fg_run "echoclient -s $size against $s ($pl, run $r)" "$tmp/c.out" \
-                    "$client_timeout" "$ccpu" "$bin/echoclient" -p "$port" \
-                    -n "$(count_for "$size")" -s "$size"
+                mine_client "$s" "$tmp/${s}_$pl.err" fg "echoclient -s $size against $s ($pl, run $r)" \
+                    "$tmp/c.out" "$client_timeout" "$ccpu" "$bin/echoclient" -p "$port" \
+                    -n "$(count_for "$size")" -s "$size" || continue
                 record roundtrip "$s" "$pl" "$r" "$tmp/c.out"
             done
         done
-        for s in $servers; do
+        # shellcheck disable=SC2086 # a list of names
+        for s in $(mine_expand $servers); do
             eval "port=\$port_${s}_$pl"
             bg_start "$tmp/a.out" "$client_timeout" "$ccpu" "$bin/echoclient" -p "$port" \
                 -n "$wait_a_count" -s 64
             a_pid=$bg_pid
             sleep "$wait_delay"
-            fg_run "client B against $s ($pl, run $r)" "$tmp/b.out" "$client_timeout" "$ccpu" \
-                "$bin/echoclient" -p "$port" -n "$wait_b_count" -s 64
-            bg_wait "client A against $s ($pl, run $r)" "$a_pid" "$tmp/a.out"
+            if ! mine_client "$s" "$tmp/${s}_$pl.err" fg "client B against $s ($pl, run $r)" \
+                "$tmp/b.out" "$client_timeout" "$ccpu" "$bin/echoclient" -p "$port" \
+                -n "$wait_b_count" -s 64; then
+                kill -TERM "$a_pid" 2>/dev/null
+                wait "$a_pid"
+                forget_pid "$a_pid"
+                continue
+            fi
+            mine_client "$s" "$tmp/${s}_$pl.err" bg "client A against $s ($pl, run $r)" "$a_pid" \
+                "$tmp/a.out" || continue
             record second_client_a "$s" "$pl" "$r" "$tmp/a.out"
             record second_client_b "$s" "$pl" "$r" "$tmp/b.out"
         done
@@ -105,11 +143,16 @@ for pl in $placements; do
     for s in $servers; do
         eval "pid=\$pid_${s}_$pl"
         server_stop "${s}_$pl" "$pid"
+        pid=
+        eval "pid=\${pid_mine_${s}_$pl:-}"
+        [ -n "$pid" ] && mine_server_stop "mine_${s}_$pl" "$pid" "mine_$s"
     done
 done
 
 csv=$out/chapter1.csv
+mine_filter "$raw" server || die "could not drop the figures of your failed programs"
 summarize "$raw" >"$csv" || die "could not summarize $raw"
+mine_ratios "$raw" "$csv" benchmark,size,placement rate server run || die "could not take your / our ratios"
 
 # ---- plots ---------------------------------------------------------------------------------
 # series BENCHMARK SERVER PLACEMENT: the summary's rows for it, as columns gnuplot reads:
@@ -123,8 +166,11 @@ series() {
 
 plotted=
 if have_gnuplot; then
+    # the servers measured: the reference ones, and with MINE=1 yours that were not dropped
+    # shellcheck disable=SC2086 # a list of names
+    plot_servers=$(mine_expand $servers)
     for pl in $placements; do
-        for s in $servers; do
+        for s in $plot_servers; do
             series roundtrip "$s" "$pl" >"$tmp/rt_${s}_$pl.dat"
         done
     done
@@ -132,9 +178,17 @@ if have_gnuplot; then
     x=0
     : >"$tmp/wait.dat"
     for pl in $placements; do
-        for s in $servers; do
+        for s in $plot_servers; do
+            case $s in
+            echosvr_v0) c=2062260 ;;
+            mine_echosvr_v0) c=1556175 ;;
+            mine_*) c=16744206 ;;
+            *) c=14034728 ;;
+            esac
+            l=${s#mine_}
+            mine_is "$s" && l="yours ${l#echosvr_}" || l=${l#echosvr_}
             series second_client_b "$s" "$pl" |
-                awk -v x="$x" -v l="$pl ${s#echosvr_}" -v c="$([ "$s" = echosvr_v0 ] && echo 2062260 || echo 14034728)" \
+                awk -v x="$x" -v l="$pl $l" -v c="$c" \
                     '{ printf "%d \"%s\" %g %g %g %d\n", x, l, $11 / 1000, $12 / 1000, $13 / 1000, c }' \
                     >>"$tmp/wait.dat"
             x=$((x + 1))
@@ -146,13 +200,19 @@ if have_gnuplot; then
     rt_plot() { # rt_plot COLUMN_MED COLUMN_MIN COLUMN_MAX SCALE
         sep=
         for pl in $placements; do
-            for s in $servers; do
-                case $s in echosvr_v0) lc='#1f77b4' shift_x=0.93 ;; *) lc='#d62728' shift_x=1.07 ;; esac
+            for s in $plot_servers; do
+                case $s in
+                echosvr_v0) lc='#1f77b4' shift_x=0.93 ;;
+                mine_echosvr_v0) lc='#17becf' shift_x=0.96 ;;
+                mine_*) lc='#ff7f0e' shift_x=1.04 ;;
+                *) lc='#d62728' shift_x=1.07 ;;
+                esac
                 case $pl in pinned) dt=2 pt=6 ;; *) dt=1 pt=7 ;; esac
                 [ "$pl" = pinned ] && shift_x=$(echo "$shift_x" | awk '{ print ($1 < 1) ? 0.87 : 1.14 }')
                 printf "%s'%s' using (\$1*%s):(\$%s/%s):(\$%s/%s):(\$%s/%s) with yerrorlines" \
                     "$sep" "$tmp/rt_${s}_$pl.dat" "$shift_x" "$1" "$4" "$2" "$4" "$3" "$4"
-                printf " lc rgb '%s' dt %s pt %s lw 2 title '%s, %s'" "$lc" "$dt" "$pt" "$s" \
+                printf " lc rgb '%s' dt %s pt %s lw 2 title '%s, %s'" "$lc" "$dt" "$pt" \
+                    "$(if mine_is "$s"; then echo "yours: $(mine_name "$s")"; else echo "$s"; fi)" \
                     "$(if [ "$pl" = pinned ]; then echo 'server CPU 0, client CPU 1'; else echo 'default placement'; fi)"
                 sep=', \
     '
@@ -213,6 +273,9 @@ plot '$tmp/wait.dat' using 1:3:4:5:(0.7):6:xtic(2) with boxerrorbars lc rgb vari
 EOF
     if gnuplot "$tmp/plot.gp" 2>"$tmp/gnuplot.err"; then
         plotted="$out/chapter1_rate.png $out/chapter1_latency.png $out/chapter1_second_client.png"
+        mine_plot "$csv" benchmark,size,placement "chapter 1: your echo servers against ours (echoclient, one connection)" \
+            "$out/chapter1_mine.png"
+        plotted="$plotted${mine_png:+ $mine_png}"
     else
         sed 's/^/  /' "$tmp/gnuplot.err" >&2
         die "gnuplot failed on the chapter 1 plots"
@@ -251,4 +314,5 @@ awk -F, '
                 ms(w["echosvr_fork", pl]), ms(wmin["echosvr_fork", pl]), ms(wmax["echosvr_fork", pl])
         }
     }' "$csv"
+mine_summary "$csv" benchmark,size,placement "rate (round trips/s)"
 echo "  files: $raw $csv${plotted:+ $plotted}"

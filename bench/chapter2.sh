@@ -13,6 +13,16 @@
 # inside one run (muxbench alternates its mechanisms round by round; ipcbench runs the four
 # mechanisms one after the other), so that a change in the machine's load hits all alike.
 #
+# Yours against ours (`make bench CH=2 MINE=1`, bench/lib.sh's mine_*): your muxbench and
+# ipcbench of build/chapter2/ run right after ours, with the same arguments, in every run; their
+# rows go into the raw CSVs with the mechanism named mine_MECHANISM. The ratios are of what
+# your program measures to what ours measures in the same run (ns per wait; the round trip's
+# p50): a program of yours that measures more than the operation (a clock read per wait, a
+# copy) shows above 1. One that does not build, is not implemented, fails or prints another
+# CSV header than ours is reported in one line and run no more. chapter2_mux.csv and
+# chapter2_ipc.csv get mine_ratio_median/_min/_max, chapter2_mine_mux.png and
+# chapter2_mine_ipc.png the ratios.
+#
 # Writes to bench/results/:
 #   chapter2_mux_raw.csv          every muxbench line, with the run number
 #   chapter2_mux.csv              per mechanism, fds and N: median / min / max over the runs of
@@ -39,6 +49,18 @@ ipc_key=$((0x53560000 + ($$ % 65536)))
 for p in muxbench ipcbench; do
     [ -x "$bin/$p" ] || die "$bin/$p is missing: run 'make' first"
 done
+mine_setup 2 muxbench ipcbench
+
+# mine_rows PROGRAM HEADER OUTFILE PREFIX RAW: after a run of the student's PROGRAM, its rows
+# (mechanism renamed mine_MECHANISM, PREFIX in front) into RAW, or PROGRAM dropped if its CSV
+# header is not ours (HEADER).
+mine_rows() {
+    if [ "$(head -n 1 "$3")" != "$2" ]; then
+        mine_fail "mine_$1" "its CSV header is not ours ($2): $(head -n 1 "$3")" "$3"
+        return 0
+    fi
+    sed 1d "$3" | sed "s/^/$4mine_/" >>"$5"
+}
 
 # count SIZE: round trips (and streamed messages) per ipcbench run
 ipc_count() {
@@ -80,6 +102,11 @@ while [ "$r" -le "$runs" ]; do
             echo "run,$mux_header" >"$mux_raw"
         fi
         sed 1d "$tmp/mux.out" | sed "s/^/$r,/" >>"$mux_raw"
+        if mine_live muxbench && mine_client mine_muxbench /dev/null fg \
+            "your muxbench -f $kind (run $r)" "$tmp/mux.out" "$mux_timeout" any \
+            "$mine_dir/muxbench" -f "$kind" -r 3; then
+            mine_rows muxbench "$mux_header" "$tmp/mux.out" "$r," "$mux_raw"
+        fi
     done
     for size in $ipc_sizes; do
         for pl in $placements; do
@@ -91,6 +118,13 @@ while [ "$r" -le "$runs" ]; do
                 echo "run,placement,$ipc_header" >"$ipc_raw"
             fi
             sed 1d "$tmp/ipc.out" | sed "s/^/$r,$pl,/" >>"$ipc_raw"
+            # shellcheck disable=SC2046 # pin_args is meant to split into words
+            if mine_live ipcbench && mine_client mine_ipcbench /dev/null fg \
+                "your ipcbench -s $size ($pl, run $r)" "$tmp/ipc.out" "$ipc_timeout" any \
+                "$mine_dir/ipcbench" -n "$(ipc_count "$size")" -s "$size" -k "$((ipc_key + 1))" \
+                $(pin_args "$pl"); then
+                mine_rows ipcbench "$ipc_header" "$tmp/ipc.out" "$r,$pl," "$ipc_raw"
+            fi
         done
     done
     echo "chapter2: run $r of $runs done ($(($(date +%s) - start)) s)"
@@ -100,6 +134,7 @@ done
 # ---- summaries -----------------------------------------------------------------------------
 
 mux_csv=$out/chapter2_mux.csv
+mine_filter "$mux_raw" mechanism muxbench || die "could not drop the figures of your muxbench"
 awk -F, "$bench_stats_awk"'
     NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
     {
@@ -118,7 +153,9 @@ awk -F, "$bench_stats_awk"'
         }
     }' "$mux_raw" >"$mux_csv" || die "could not summarize $mux_raw"
 
+mine_ratios "$mux_raw" "$mux_csv" fds,n ns_per_wait mechanism run || die "could not take your / our ratios"
 ipc_csv=$out/chapter2_ipc.csv
+mine_filter "$ipc_raw" mechanism ipcbench || die "could not drop the figures of your ipcbench"
 awk -F, "$bench_stats_awk"'
     NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
     {
@@ -144,6 +181,7 @@ awk -F, "$bench_stats_awk"'
                   stats("msg", k, n[k], "%.0f") "," stats("mb", k, n[k], "%.1f")
         }
     }' "$ipc_raw" >"$ipc_csv" || die "could not summarize $ipc_raw"
+mine_ratios "$ipc_raw" "$ipc_csv" size,placement p50_ns mechanism run || die "could not take your / our ratios"
 
 # ---- plots ---------------------------------------------------------------------------------
 plotted=
@@ -266,6 +304,13 @@ unset multiplot
 EOF
     if gnuplot "$tmp/plot.gp" 2>"$tmp/gnuplot.err"; then
         plotted="$out/chapter2_muxbench.png $out/chapter2_ipc_latency.png $out/chapter2_ipc_throughput.png"
+        mine_plot "$mux_csv" fds,n "chapter 2: your muxbench against ours (ns per wait)" \
+            "$out/chapter2_mine_mux.png" mechanism
+        plotted="$plotted${mine_png:+ $mine_png}"
+        mine_png=
+        mine_plot "$ipc_csv" size,placement "chapter 2: your ipcbench against ours (round trip p50)" \
+            "$out/chapter2_mine_ipc.png" mechanism
+        plotted="$plotted${mine_png:+ $mine_png}"
     else
         sed 's/^/  /' "$tmp/gnuplot.err" >&2
         die "gnuplot failed on the chapter 2 plots"
@@ -296,4 +341,6 @@ awk -F, '
 echo "  ipcbench, 64 KiB stream in MB/s:"
 awk -F, '
     NR > 1 && $2 == 65536 { printf "  %-5s %-9s  %8.1f [%.1f-%.1f]\n", $1, $3, $20, $21, $22 }' "$ipc_csv"
+mine_summary "$mux_csv" fds,n "muxbench's ns per wait" mechanism
+mine_summary "$ipc_csv" size,placement "ipcbench's round trip p50" mechanism
 echo "  files: $mux_raw $mux_csv $ipc_raw $ipc_csv${plotted:+ $plotted}"

@@ -27,6 +27,13 @@
 # Fail-safe: a loadgen run with errors != 0 (or any failing client) stops the benchmark with
 # exit status 1: a benchmark of a broken server is no figure.
 #
+# Yours against ours (`make bench CH=3 MINE=1`, bench/lib.sh's mine_*): your echosvr_poll,
+# echosvr_v1 and echosvr_v2 of build/chapter3/ (candidates mine_echosvr_poll, ...), each right
+# after the reference one within every run, loaded by the reference loadgen alike. One of yours
+# that does not build, is not implemented or gets loadgen errors is reported in one line and
+# measured no more; the rest goes on. chapter3.csv gets mine_ratio_median/_min/_max (your rate /
+# ours in the same run) and chapter3_mine.png the ratios; chapter3_mine.txt lists what was reported.
+#
 # Writes to bench/results/:
 #   chapter3_raw.csv   every client run: benchmark,config,connections,depth,size,server,client,
 #                      placement,server_cpu,client_cpu,run,count,seconds,rate,p50_us,p99_us,
@@ -64,6 +71,7 @@ echo_cmd() {
     case $1 in
     echosvr_fork) echo build/solutions/chapter1/echosvr_fork ;;
     echosvr_poll | echosvr_v1 | echosvr_v2) echo "$bin/$1" ;;
+    mine_echosvr_poll | mine_echosvr_v1 | mine_echosvr_v2) mine_prog "$1" "$bin" ;;
     *) return 1 ;;
     esac
 }
@@ -102,6 +110,7 @@ else
         "reference (install: make deps DEB_PKGS_EXTRA='redis-server redis-tools')" >&2
 fi
 candidates=${candidates# }
+mine_setup 3 echosvr_poll echosvr_v1 echosvr_v2
 
 bench_placements chapter3
 
@@ -139,8 +148,18 @@ redis_start() {
 
 # One server per candidate and placement, for the whole benchmark: pid_<cand>_<pl>, port_...
 for pl in $placements; do
-    for c in $candidates; do
+    # shellcheck disable=SC2086 # a list of names
+    for c in $(mine_expand $candidates); do
         case $c in
+        mine_*)
+            : >"$tmp/${c}_$pl.out"
+            # shellcheck disable=SC2046 # the command is meant to split into words
+            if server_try_start "${c}_$pl" "$(srv_cpu_of "$pl")" $(echo_cmd "$c"); then
+                eval "pid_${c}_$pl=\$srv_pid port_${c}_$pl=\$srv_port"
+            else
+                mine_fail "$c" "$srv_err" "$tmp/${c}_$pl.err"
+            fi
+            ;;
         redis_*)
             [ "$c" = redis_ping_inline ] || continue
             redis_start "redis_$pl" "$(srv_cpu_of "$pl")"
@@ -191,6 +210,11 @@ measure() {
     spid='' sport=''
     eval "spid=\$pid_${skey}_$mpl sport=\$port_${skey}_$mpl"
     what="$cand, ${conns}x$depth, $mpl, run $mrun"
+    if mine_is "$cand"; then
+        mine_live "$(mine_name "$cand")" || return 0
+        proc_alive "$spid" || { mine_fail "$cand" "ended during the benchmark ($what)" \
+            "$tmp/${skey}_$mpl.err"; return 0; }
+    fi
     proc_alive "$spid" || die "the server for $what is no longer running: $(head -c 300 "$tmp/${skey}_$mpl.err")"
     co=$tmp/client.out
     case $cand in
@@ -219,6 +243,11 @@ measure() {
     mb1=$(machine_busy)
     tk1=$(cpu_ticks "$spid")
 
+    if mine_is "$cand" && { [ "$mrc" -ne 0 ] || [ "$(kv errors "$co")" != 0 ]; }; then
+        mine_fail "$cand" "loadgen errors=$(kv errors "$co"), status $mrc ($what)" \
+            "$tmp/${skey}_$mpl.err" "$co" "$co.err"
+        return 0
+    fi
     [ "$mrc" -eq 124 ] && die "the client timed out after $client_timeout s ($what)"
     if [ -n "$test" ]; then
         [ "$mrc" -eq 0 ] || die "redis-benchmark failed with status $mrc ($what): $(head -c 300 "$co.err") $(head -c 300 "$co")"
@@ -273,8 +302,14 @@ bench_loop chapter3
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 for pl in $placements; do
-    for c in $candidates; do
+    # shellcheck disable=SC2086 # a list of names
+    for c in $candidates $(for t in $mine_twins; do echo "mine_$t"; done); do
         case $c in
+        mine_*)
+            pid=
+            eval "pid=\${pid_${c}_$pl:-}"
+            [ -n "$pid" ] && mine_server_stop "${c}_$pl" "$pid" "$c"
+            ;;
         redis_ping_inline) eval "server_stop redis_$pl \$pid_redis_$pl" ;;
         redis_*) ;;
         *) eval "server_stop ${c}_$pl \$pid_${c}_$pl" ;;
@@ -284,6 +319,7 @@ done
 
 # ---- summary CSV ---------------------------------------------------------------------------
 csv=$out/chapter3.csv
+mine_filter "$raw" server || die "could not drop the figures of your failed programs"
 awk -F, "$bench_stats_awk"'
     NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
     {
@@ -335,11 +371,13 @@ awk -F, "$bench_stats_awk"'
                   sprintf("%.0f", s[m])
         }
     }' "$raw" >"$csv" || die "could not summarize $raw"
+mine_ratios "$raw" "$csv" benchmark,config,placement rate server run || die "could not take your / our ratios"
 
 # ---- plot ----------------------------------------------------------------------------------
 # bars CONFIG > file: one row per candidate: "label med min max" per placement ('?' if none)
 bars() {
-    for c in $candidates; do
+    # shellcheck disable=SC2086 # a list of names
+    for c in $(mine_expand $candidates); do
         case $c in
         redis_ping_inline) label='redis PING_INLINE' ;;
         redis_ping_mbulk) label='redis PING_MBULK' ;;
@@ -370,7 +408,8 @@ plotted=
 if have_gnuplot; then
     machine=$(machine_line)
     plots=
-    ncand=$(echo "$candidates" | wc -w)
+    # shellcheck disable=SC2086 # a list of names
+    ncand=$(mine_expand $candidates | wc -l)
     for cfg in $configs; do
         bars "$cfg" >"$tmp/bars_$cfg.dat"
         # room above the tallest bar for the key
@@ -419,6 +458,9 @@ unset multiplot
 EOF
     if gnuplot "$tmp/plot.gp" 2>"$tmp/gnuplot.err"; then
         plotted="$out/chapter3_echo.png"
+        mine_plot "$csv" config,placement "chapter 3: your echo servers against ours (loadgen, 64-byte echoes)" \
+            "$out/chapter3_mine.png"
+        plotted="$plotted${mine_png:+ $mine_png}"
     else
         sed 's/^/  /' "$tmp/gnuplot.err" >&2
         die "gnuplot failed on the chapter 3 plot"
@@ -457,4 +499,5 @@ if [ -n "$have_redis" ]; then
                 ($25 >= 1.3 && $28 >= 1.3) ? "met" : ($25 >= 1.3 || $28 >= 1.3) ? "met against one PING test only" : "not met"
         }' "$csv"
 fi
+mine_summary "$csv" config,placement "rate (messages/s)"
 echo "  files: $raw $csv${plotted:+ $plotted}"

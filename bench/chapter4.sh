@@ -26,6 +26,13 @@
 # loadgen on CPU 1; skipped with fewer than 2 CPUs). A loadgen run with errors != 0 stops the
 # benchmark (exit status 1): a benchmark of a broken server is no figure.
 #
+# Yours against ours (`make bench CH=4 MINE=1`, bench/lib.sh's mine_*): your io_conn and md of
+# build/chapter4/ as mine_io_conn_md, mine_md_w1, ... each right after the reference pair
+# within every run. A pair of yours that does not build, is not implemented or gets loadgen
+# errors is reported in one line and measured no more. chapter4.csv gets mine_ratio_median/
+# _min/_max (your rate / ours in the same run), chapter4_mine.png the ratios. The queue part
+# (chapter4_queue.sh) and the connection count measure ours only.
+#
 # Writes to bench/results/:
 #   chapter4_raw.csv    every client run: benchmark,config,connections,depth,size,server,
 #                       placement,server_cpu,client_cpu,run,count,seconds,rate,p50_us,p99_us,
@@ -56,6 +63,14 @@ for p in "$loadgen" "$b3/echosvr_v1" "$b4/io_conn" "$b4/md"; do
     [ -x "$p" ] || die "$p is missing: run 'make' first"
 done
 bench_placements chapter4
+mine_setup 4 io_conn md
+# the student's programs behind a candidate: the pair; echosvr_v1 is chapter 3's
+mine_programs() {
+    case $1 in
+    io_conn_md | md_w*) echo io_conn md ;;
+    *) echo "$1" ;;
+    esac
+}
 clk_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 # md's arguments for a candidate
@@ -73,7 +88,8 @@ ticks() {
     done | awk '{ t += $1 } END { print t + 0 }'
 }
 
-# start CAND PLACEMENT: sets srv_pid, srv_port, md_pid (empty for echosvr_v1)
+# start CAND PLACEMENT: sets srv_pid, srv_port, md_pid (empty for echosvr_v1). The student's
+# pair (mine_*) that does not start returns 1, both stopped, srv_err saying why.
 start() {
     md_pid=
     cpu=$(srv_cpu_of "$2")
@@ -84,15 +100,29 @@ start() {
         server_start "$1" "$cpu" "$b3/echosvr_v1"
         return
     fi
+    sb=$b4
+    mine_is "$1" && sb=$mine_dir
     # shellcheck disable=SC2046 # the prefix and the arguments are meant to split into words
-    $(cpu_prefix "$cpu") "$b4/md" -k "$key" $(md_args "$1") >"$tmp/md.out" 2>"$tmp/md.err" &
+    $(cpu_prefix "$cpu") "$sb/md" -k "$key" $(md_args "$(mine_name "$1")") >"$tmp/md.out" 2>"$tmp/md.err" &
     md_pid=$!
     bench_pids="$bench_pids $md_pid"
-    server_start io_conn "$cpu" "$b4/io_conn" -k "$key"
+    if ! mine_is "$1"; then
+        server_start io_conn "$cpu" "$b4/io_conn" -k "$key"
+        return
+    fi
+    server_try_start io_conn "$cpu" "$sb/io_conn" -k "$key" && return 0
+    srv_pid=
+    mine_kill "$md_pid"
+    return 1
 }
 
-# stop: SIGTERM to io_conn, then md; both must exit 0
+# stop: SIGTERM to io_conn, then md; both must exit 0 (the student's: said, if not)
 stop() {
+    if mine_is "$cand"; then
+        mine_server_stop io_conn "$srv_pid" "$cand"
+        mine_server_stop md "$md_pid" "$cand"
+        return 0
+    fi
     server_stop "$cand" "$srv_pid"
     [ -n "$md_pid" ] || return 0
     kill -TERM "$md_pid" 2>/dev/null
@@ -111,7 +141,12 @@ measure() {
     cand=$1 mpl=$2 cfg=$3 mrun=$4
     conns=${cfg%x*}
     depth=${cfg#*x}
-    start "$cand" "$mpl"
+    if mine_is "$cand"; then
+        mine_live "$(mine_name "$cand")" || return 0
+        start "$cand" "$mpl" || { mine_fail "$cand" "$srv_err" "$tmp/md.err" "$tmp/io_conn.err"; return 0; }
+    else
+        start "$cand" "$mpl"
+    fi
     pids="$srv_pid $md_pid"
     [ -n "$md_pid" ] && pids="$pids $(cat "/proc/$md_pid/task/$md_pid/children" 2>/dev/null)"
     t0=$(ticks $pids)
@@ -121,6 +156,13 @@ measure() {
         -p "$srv_port" -c "$conns" -P "$depth" -s 64 -d "$load_secs" -q >"$co" 2>"$co.err"
     mrc=$?
     t1=$(ticks $pids)
+    if mine_is "$cand" && { [ "$mrc" -ne 0 ] || [ "$(kv errors "$co")" != 0 ]; }; then
+        mine_kill "$srv_pid"
+        mine_kill "$md_pid"
+        mine_fail "$cand" "loadgen errors=$(kv errors "$co"), status $mrc ($cfg, $mpl, run $mrun)" \
+            "$tmp/md.err" "$tmp/io_conn.err" "$co" "$co.err"
+        return 0
+    fi
     stop
     [ "$mrc" -eq 124 ] && die "loadgen timed out after $client_timeout s ($cand, $cfg, $mpl)"
     errs=$(kv errors "$co")
@@ -136,7 +178,8 @@ measure() {
     notif='' insys=''
     if [ -n "$md_pid" ]; then
         line=$(grep 'exiting:' "$tmp/io_conn.err" | tail -n 1)
-        [ -n "$line" ] || die "io_conn printed no statistics line: $(head -c 300 "$tmp/io_conn.err")"
+        [ -n "$line" ] || mine_is "$cand" || die "io_conn printed no statistics line: $(head -c 300 "$tmp/io_conn.err")"
+        [ -n "$line" ] || line="to_md=0 notifications_to_md=0"
         echo "$line" >"$tmp/line"
         sent=$(kv to_md "$tmp/line")
         insys=$(kv latency_avg_us "$tmp/line")
@@ -161,6 +204,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- summary CSV ---------------------------------------------------------------------------
 csv=$out/chapter4.csv
+mine_filter "$raw" server || die "could not drop the figures of your failed programs"
 awk -F, "$bench_stats_awk"'
     NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
     {
@@ -202,6 +246,7 @@ awk -F, "$bench_stats_awk"'
                   sprintf("%.2f", med("cpu", k, m))
         }
     }' "$raw" >"$csv" || die "could not summarize $raw"
+mine_ratios "$raw" "$csv" config,placement rate server run || die "could not take your / our ratios"
 
 # ---- plot ----------------------------------------------------------------------------------
 plotted=
@@ -209,7 +254,8 @@ if have_gnuplot; then
     plots=
     for cfg in $configs; do
         # one row per candidate: label, then median min max per placement ("?" if none)
-        for c in $candidates; do
+        # shellcheck disable=SC2086 # a list of names
+        for c in $(mine_expand $candidates); do
             line=$c
             for pl in $placements; do
                 line="$line $(awk -F, -v c="$cfg" -v s="$c" -v p="$pl" '
@@ -255,6 +301,9 @@ unset multiplot
 EOF
     if gnuplot "$tmp/plot.gp" 2>"$tmp/gnuplot.err"; then
         plotted="$out/chapter4_echo.png"
+        mine_plot "$csv" config,placement "chapter 4: your io_conn + md against ours (loadgen, 64-byte echoes)" \
+            "$out/chapter4_mine.png"
+        plotted="$plotted${mine_png:+ $mine_png}"
     else
         sed 's/^/  /' "$tmp/gnuplot.err" >&2
         die "gnuplot failed on the chapter 4 plot"
@@ -287,6 +336,7 @@ awk -F, '
     NR > 1 && $2 == "io_conn_md" && $1 == "1x1" {
         printf "    %-8s 1x1: the split adds %.1f us to the p50 round trip (target <= 2: %s)\n", \
             $3, $17, ($17 <= 2) ? "met" : "not met" }' "$csv"
+mine_summary "$csv" config,placement "rate (echoes/s)"
 echo "  files: $raw $csv${plotted:+ $plotted}"
 
 # ---- the queue alone (the queue's performance targets) --------------------------------------

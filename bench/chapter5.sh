@@ -22,12 +22,20 @@
 #                           callgrind's instructions per pair
 #   chapter5_pool.png       ns per pair per candidate
 # and prints a short summary with the lab's performance targets for the pool, met or not.
+#
+# Yours against ours (`make bench CH=5 MINE=1`, bench/lib.sh's mine_*): your poolbench of
+# build/chapter5/ (your mempool.c) runs the pool's two patterns too, as mine_pool-pairs and
+# mine_pool-ring, each right after the reference one within every run. A poolbench of yours that
+# does not build, is not implemented or fails is reported in one line and run no more.
+# chapter5_pool.csv gets mine_ratio_median/_min/_max (your ns / ours in the same run: above 1
+# yours is slower), chapter5_mine.png the ratios. The multi-hash part measures ours only.
 
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 b5=build/solutions/chapter5
 bench_set_runs
+mine_setup 5 poolbench
 
 pool_part() {
     poolbench=$b5/poolbench
@@ -51,11 +59,25 @@ bare-ring bare 1000 10000000"
             ns=$(kv ns "$tmp/line")
             [ -n "$ns" ] || die "poolbench -m $mode printed no ns= figure: $(cat "$tmp/line")"
             echo "$cand,$mode,$live,$r,$count,$ns" >>"$raw"
+            # yours, right after ours
+            { [ "$mode" = pool ] && mine_live poolbench; } || continue
+            if mine_client mine_poolbench /dev/null fg "your poolbench -m $mode -w $live" \
+                "$tmp/line" 120 any "$mine_dir/poolbench" -m "$mode" -w "$live" -n "$count" -s 64; then
+                ns=$(kv ns "$tmp/line")
+                if [ -n "$ns" ]; then
+                    echo "mine_$cand,$mode,$live,$r,$count,$ns" >>"$raw"
+                else
+                    mine_fail mine_poolbench "it printed no ns= figure" "$tmp/line"
+                fi
+            fi
         done <"$tmp/order"
         r=$((r + 1))
     done
 
-    # instructions per pair: exact, so once each
+    # the figures of a poolbench of yours that failed in a later run go too
+    mine_filter "$raw" name poolbench || die "could not drop the figures of your failed poolbench"
+
+    # instructions per pair: exact, so once each (ours)
     echo "$candidates" | while read -r cand mode live count; do
         n=$(sh bench/icount.sh "$poolbench" -m "$mode" -w "$live" -s 64) ||
             die "could not count the instructions of poolbench -m $mode -w $live"
@@ -74,6 +96,7 @@ bare-ring bare 1000 10000000"
         { printf "%s,%d,%.2f,%.2f,%.2f,%s,%s\n", $1, $2, $3, $4, $5,
             ($1 in ratio) ? sprintf("%.2f", ratio[$1]) : "", ir[$1] }' "$tmp/ns" >>"$csv" ||
         die "cannot summarize $raw"
+    mine_ratios "$raw" "$csv" "" ns name run || die "could not take your / our ratios"
 
     plotted=
     if have_gnuplot; then
@@ -96,17 +119,22 @@ GP
         gnuplot "$tmp/p.gp" 2>"$tmp/p.err" ||
             { sed 's/^/  /' "$tmp/p.err" >&2; die "gnuplot failed on the pool plot"; }
         plotted=$out/chapter5_pool.png
+        mine_plot "$csv" "" "chapter 5: your mempool against ours (poolbench, ns per alloc + free pair; lower is better)" \
+            "$out/chapter5_mine.png" name
+        plotted="$plotted${mine_png:+ $mine_png}"
     fi
 
     echo
     echo "chapter 5, the pool ($runs runs each; ns per alloc + free pair of 64 bytes, median [min-max]; $(machine_line))"
-    awk -F, 'NR > 1 { printf "  %-14s %7.2f [%6.2f-%6.2f] ns  %6s instructions%s\n", $1, $3, $4, $5, $7,
+    awk -F, 'NR > 1 { printf "  %-15s %7.2f [%6.2f-%6.2f] ns  %s%s\n", $1, $3, $4, $5,
+        ($7 != "") ? sprintf("%6s instructions", $7) : "",
         ($6 != "") ? sprintf("   malloc takes %.1fx as long", $6) : "" }' "$csv"
     echo "  the lab's performance targets for the pool (pairs):"
     awk -F, 'NR > 1 && $1 == "pool-pairs" {
         printf "    %.2f ns per pair (target <= 2: %s), %s instructions per pair (target <= 15: %s),\n", $3, ($3 <= 2) ? "met" : "not met", $7, ($7 <= 15) ? "met" : "not met"
         printf "    %.1fx faster than glibc malloc (target >= 4: %s)\n", $6, ($6 >= 4) ? "met" : "not met" }
         NR > 1 && $1 == "bare-pairs" { printf "    the floor, a free list without checks: %.2f ns, %s instructions per pair\n", $3, $7 }' "$csv"
+    mine_summary "$csv" "" "ns per pair (above 1 yours is slower)" name
     echo "  files: $raw $csv${plotted:+ $plotted}"
 }
 
