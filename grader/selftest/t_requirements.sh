@@ -45,7 +45,8 @@ t_requirements_faults() {
     reqcheck_refuses "$d/c" "The server must sing at start-up." || return 1
     # a sentence in a code block is no requirement
     reqcheck_copy "$d/d"
-    printf '\n```sh\necho it must never fail  # a comment\n```\n' >>"$d/d/chapter1/README.md"
+    fence='```'
+    printf '\n%ssh\necho it must never fail  # a comment\n%s\n' "$fence" "$fence" >>"$d/d/chapter1/README.md"
     sh "$d/d/grader/reqcheck" || return 1
     # untestable needs its reason, and an ID is listed once
     reqcheck_copy "$d/e"
