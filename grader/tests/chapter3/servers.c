@@ -624,6 +624,27 @@ void srv_test_1000_clients(const char *prog)
     gt_server_stop(&srv);
 }
 
+/* Start prog, connect, and send up to total bytes of stream seed without reading, until the
+ * server stops taking more (its writes back to us find our receive buffer full: some are
+ * partial, some would block). Returns the connection (non-blocking), x tracking it. */
+static int fill_without_reading(gt_proc *srv, const char *prog, struct xfer *x, uint64_t total,
+                                unsigned seed)
+{
+    char what[200];
+    gt_server_start(srv, gt_student(prog), NULL);
+    int fd = gt_connect(srv->port);
+    set_nonblock(fd);
+    xfer_init(x, fd, seed);
+    int r = pump(x, total, 0, gt_now() + 20 * gt_time_scale(), 0.5);
+    if (r == PUMP_BROKEN) {
+        snprintf(what, sizeof what,
+                 "sending %llu bytes without reading the echo yet (%llu went out)",
+                 (unsigned long long)total, (unsigned long long)x->sent);
+        xfer_fail(srv, x, r, what, 20 * gt_time_scale(), "");
+    }
+    return fd;
+}
+
 void srv_test_slow_reader(const char *prog)
 {
     const uint64_t total = 8 * MIB;
@@ -631,24 +652,13 @@ void srv_test_slow_reader(const char *prog)
     struct xfer x;
     char what[200];
 
-    gt_server_start(&srv, gt_student(prog), NULL);
-    int fd = gt_connect(srv.port);
-    set_nonblock(fd);
-    xfer_init(&x, fd, 501);
-    /* Send without reading until the server stops taking more (its writes back to us find our
-     * receive buffer full: some are partial, some would block) ... */
-    int r = pump(&x, total, 0, gt_now() + 20 * gt_time_scale(), 0.5);
-    if (r == PUMP_BROKEN) {
-        snprintf(what, sizeof what,
-                 "sending %llu bytes without reading the echo yet (%llu went out)",
-                 (unsigned long long)total, (unsigned long long)x.sent);
-        xfer_fail(&srv, &x, r, what, 20 * gt_time_scale(), "");
-    }
+    /* Send without reading until the server stops taking more ... */
+    int fd = fill_without_reading(&srv, prog, &x, total, 501);
     uint64_t held = x.sent;
     /* ... then read everything back while sending the rest (a stream where nothing moves
      * for 5 s has lost bytes: fail then rather than at the deadline). */
     double limit = 60 * gt_time_scale();
-    r = pump(&x, total, total, gt_now() + limit, 5 * gt_time_scale());
+    int r = pump(&x, total, total, gt_now() + limit, 5 * gt_time_scale());
     if (r != PUMP_DONE) {
         snprintf(what, sizeof what,
                  "a client sent %llu bytes without reading, then read while sending the rest "
@@ -660,6 +670,97 @@ void srv_test_slow_reader(const char *prog)
     }
     expect_nothing_more(&srv, fd, 0.2 * gt_time_scale(), "after the 8 MiB came back whole");
     close(fd);
+    gt_server_stop(&srv);
+}
+
+/* Wait up to wait_s for the end of file the server sends once it has closed; fail if bytes
+ * come instead, or nothing at all. */
+static void expect_closed_by_server(const gt_proc *srv, int fd, double wait_s, const char *after)
+{
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    double until = gt_now() + wait_s;
+    for (;;) {
+        int pr = poll(&pf, 1, wait_ms(until, 100));
+        if (pr == 1) {
+            unsigned char buf[4096];
+            ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+            if (n == 0 || (n == -1 && errno == ECONNRESET))
+                return;
+            if (n > 0)
+                gt_fail("%s, %zd more byte%s came back (first 0x%02x): every byte must come "
+                        "back once; %s stderr: %s",
+                        after, n, n == 1 ? "" : "s", buf[0], srv->name, srv_err(srv));
+        }
+        if (gt_now() >= until)
+            gt_fail("%s, %s did not close the connection within %.0f s: once a client has "
+                    "closed its side and got every byte back, the server closes too; its "
+                    "stderr: %s",
+                    after, srv->name, wait_s, srv_err(srv));
+    }
+}
+
+/* A connection to port whose receive window is small (SO_RCVBUF, and a small MSS, set before
+ * the connect), so that little of an echo fits in the kernel's buffers: the rest waits in the
+ * server. Non-blocking. */
+static int connect_small_window(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd == -1)
+        gt_fail("socket(AF_INET, SOCK_STREAM): %s", strerror(errno));
+    int rcvbuf = 4096, mss = 536;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) == -1 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof mss) == -1)
+        gt_fail("setsockopt(SO_RCVBUF %d, TCP_MAXSEG %d): %s", rcvbuf, mss, strerror(errno));
+    gt_connect_fd(fd, port, NULL);
+    set_nonblock(fd);
+    return fd;
+}
+
+/* x's client shuts down its sending side (x->sent bytes sent), waits pause_s, then reads: every
+ * byte must come back, then the end of file. how: the situation, for the messages. */
+static void half_close_then_read(gt_proc *srv, struct xfer *x, double pause_s, const char *how)
+{
+    char what[300];
+    if (shutdown(x->fd, SHUT_WR) == -1)
+        gt_fail("shutdown(fd=%d, SHUT_WR) failed: %s", x->fd, strerror(errno));
+    /* a moment for the server to read the end of file while the echo still waits */
+    gt_sleep(pause_s);
+    double limit = 60 * gt_time_scale();
+    int r = pump(x, x->sent, x->sent, gt_now() + limit, 5 * gt_time_scale());
+    snprintf(what, sizeof what, "a client %s (%llu bytes), shut down its sending side (shutdown "
+             "SHUT_WR: end of file), then read", how, (unsigned long long)x->sent);
+    if (r != PUMP_DONE)
+        xfer_fail(srv, x, r, what, limit,
+                  ": the end of file only says the client sends no more; the echo still "
+                  "pending must reach it before the server closes");
+    snprintf(what, sizeof what, "after the %llu bytes came back whole to a half-closed client",
+             (unsigned long long)x->sent);
+    expect_closed_by_server(srv, x->fd, 10 * gt_time_scale(), what);
+    close(x->fd);
+}
+
+void srv_test_half_close(const char *prog)
+{
+    gt_proc srv;
+    struct xfer x;
+
+    /* 1. 192 KiB sent without reading: less than a server keeps for a client, so it reads them
+     *    all and the end of file, while most of their echo still waits in it (the client's
+     *    window is small). */
+    gt_server_start(&srv, gt_student(prog), NULL);
+    xfer_init(&x, connect_small_window(srv.port), 602);
+    int r = pump(&x, 192 * 1024, 0, gt_now() + 20 * gt_time_scale(), 0.5);
+    if (r == PUMP_BROKEN)
+        xfer_fail(&srv, &x, r, "sending 192 KiB without reading the echo yet",
+                  20 * gt_time_scale(), "");
+    half_close_then_read(&srv, &x, 0.3, "sent 192 KiB without reading");
+    expect_alive(&srv, "after a client half-closed its connection", "");
+    gt_server_stop(&srv);
+    /* 2. 8 MiB sent without reading until the server stops taking more (back-pressure): the
+     *    end of file comes behind bytes the server has not read yet. */
+    fill_without_reading(&srv, prog, &x, 8 * MIB, 601);
+    half_close_then_read(&srv, &x, 0, "sent without reading until the server took no more");
+    expect_alive(&srv, "after a client half-closed its connection", "");
     gt_server_stop(&srv);
 }
 

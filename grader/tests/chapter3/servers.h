@@ -40,6 +40,11 @@ void srv_test_1000_clients(const char *prog);
  * every byte comes back (a server that drops what one write did not take loses bytes). */
 void srv_test_slow_reader(const char *prog);
 
+/* A client sends without reading (192 KiB with a small receive window; then up to 8 MiB),
+ * shuts down its sending side (end of file) while its echo is still pending, then reads: every
+ * byte comes back, then the server closes. */
+void srv_test_half_close(const char *prog);
+
 /* A client pushes up to 1 GiB and never reads: the server's VmRSS stays under 64 MiB, and
  * another client is served meanwhile. */
 void srv_test_nonreader_memory(const char *prog);

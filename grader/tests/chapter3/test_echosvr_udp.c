@@ -110,7 +110,7 @@ GT_TEST(echosvr_udp_bad_arguments_exit_2, 20)
 
 GT_TEST(echosvr_udp_datagram_sizes, 40)
 {
-    static const size_t sizes[] = {1, 1000, 1472, 4096, 65507};
+    static const size_t sizes[] = {0, 1, 1000, 1472, 4096, 65507}; /* 0: legal, echoed empty */
     gt_proc srv;
     char who[64];
 

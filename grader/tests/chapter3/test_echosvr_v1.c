@@ -40,6 +40,11 @@ GT_TEST(echosvr_v1_slow_reader_gets_every_byte, 90)
     srv_test_slow_reader(PROG);
 }
 
+GT_TEST(echosvr_v1_half_close_gets_pending_echo, 90)
+{
+    srv_test_half_close(PROG);
+}
+
 GT_TEST(echosvr_v1_nonreading_client_memory_bounded, 60)
 {
     srv_test_nonreader_memory(PROG);

@@ -56,6 +56,11 @@ GT_TEST(echosvr_v2_slow_reader_gets_every_byte, 90)
     srv_test_slow_reader(PROG);
 }
 
+GT_TEST(echosvr_v2_half_close_gets_pending_echo, 90)
+{
+    srv_test_half_close(PROG);
+}
+
 GT_TEST(echosvr_v2_nonreading_client_memory_bounded, 60)
 {
     srv_test_nonreader_memory(PROG);
@@ -355,6 +360,22 @@ static void round_trips(const gt_proc *srv, int fd, int count, size_t size, unsi
 
 /* ---- the statistics tests ---------------------------------------------------------------- */
 
+/* The next line of srv (started with -i iv) into line, n lines having come; fail if none comes
+ * by the deadline (limit: the seconds it had) or stdout closes. */
+static void next_stats_line(gt_proc *srv, const char *iv, int n, char *line, size_t cap,
+                            double deadline, double limit)
+{
+    int r = next_line(srv->out_fd, line, cap, deadline);
+    if (r == 0)
+        gt_fail("%s -i %s printed %d statistics line%s in %.0f s, expected one every %s s: "
+                "print one line each interval and flush stdout (a pipe here, where stdio keeps "
+                "about 4 KiB before it writes); its stderr: %s",
+                srv->name, iv, n, n == 1 ? "" : "s", limit, iv, srv_err(srv));
+    if (r == -1)
+        gt_fail("%s -i %s closed its stdout after %d statistics lines; its stderr: %s",
+                srv->name, iv, n, srv_err(srv));
+}
+
 GT_TEST(echosvr_v2_stats_line_every_interval, 40)
 {
     enum { LINES = 10 };
@@ -370,15 +391,7 @@ GT_TEST(echosvr_v2_stats_line_every_interval, 40)
     int n = 0;
     double prev = -1;
     while (n < LINES) {
-        int r = next_line(srv.out_fd, line, sizeof line, deadline);
-        if (r == 0)
-            gt_fail("%s -i 0.1 printed %d statistics line%s in %.0f s, expected one every 0.1 "
-                    "s: print one line each interval and flush stdout (a pipe here); its "
-                    "stderr: %s",
-                    srv.name, n, n == 1 ? "" : "s", limit, srv_err(&srv));
-        if (r == -1)
-            gt_fail("%s -i 0.1 closed its stdout after %d statistics lines; its stderr: %s",
-                    srv.name, n, srv_err(&srv));
+        next_stats_line(&srv, "0.1", n, line, sizeof line, deadline, limit);
         if (parse_stats(line, &st, why, sizeof why) == -1)
             gt_fail("%s -i 0.1 printed a statistics line that does not parse (%s): \"%.300s\"; "
                     "expected: stats uptime_s=S accepted=N open=N messages=N bytes_in=N "
@@ -407,6 +420,23 @@ GT_TEST(echosvr_v2_stats_line_every_interval, 40)
         gt_fail("%s -i 0.1 printed %d lines %.2f s apart on average (from their uptime_s): the "
                 "interval must follow -i SECONDS, a decimal",
                 srv.name, LINES, mean);
+    gt_server_stop(&srv);
+}
+
+/* With -i 1, lines come one a second: a server that leaves them in stdio's buffer (a pipe
+ * here, so not line-buffered) shows its first one only once about 4 KiB of them pile up,
+ * some 25 s later. Two lines are due within 2 s; 10 s are allowed. */
+GT_TEST(echosvr_v2_stats_line_flushed_each_interval, 30)
+{
+    enum { LINES = 2 };
+    gt_proc srv;
+    char line[1024];
+
+    start_v2(&srv, "1");
+    double limit = 10 * gt_time_scale();
+    double deadline = gt_now() + limit;
+    for (int n = 0; n < LINES; n++)
+        next_stats_line(&srv, "1", n, line, sizeof line, deadline, limit);
     gt_server_stop(&srv);
 }
 

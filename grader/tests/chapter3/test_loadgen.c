@@ -280,13 +280,18 @@ enum fake_mode {
     FAKE_RESET, /* first connection: echo `at` bytes, then reset (RST) */
     FAKE_STALL, /* first connection: echo `at` bytes, then neither read nor write */
     FAKE_HOLD,  /* every connection: hold the echo until `at` bytes came, then echo all */
-    FAKE_DELAY, /* echo messages of `at` bytes, every FAKE_DELAY_EVERY-th one late */
+    FAKE_DELAY, /* echo messages of `at` bytes, every fake_delay_every-th one late */
+    FAKE_EXTRA, /* first connection: echo, and one byte more (never sent) once `at` bytes came */
 };
 
-#define FAKE_DELAY_EVERY 50 /* FAKE_DELAY: messages 50, 100, ... are echoed late ... */
-#define FAKE_DELAY_S 0.2    /* ... by this long */
+#define FAKE_DELAY_S 0.2 /* FAKE_DELAY: every fake_delay_every-th message is this late */
+
+/* FAKE_DELAY: messages fake_delay_every, 2 * fake_delay_every, ... are echoed late (set before
+ * against_fake: the helper process inherits it). */
+static int fake_delay_every = 50;
 
 #define FAKE_MAXC 16
+#define FAKE_BUF 65536 /* the helper reads this much at most at a time */
 #define FAKE_HOLD_PAUSE_S 0.3 /* how long a held connection is watched for extra bytes */
 #define FAKE_HOLD_CAP (2 * 65536) /* bytes held per connection at most: `at` + one read */
 
@@ -360,9 +365,19 @@ static int fake_input(struct fake_conn *c, int i, enum fake_mode mode, long at, 
             setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
         }
         return -1;
+    case FAKE_EXTRA:
+        if (i == 0 && off < at && at <= off + n) {
+            /* in the same send as the echo's end, so that it comes in the same read */
+            static unsigned char more[FAKE_BUF + 1];
+            memcpy(more, buf, (size_t)n);
+            more[n] = 0x5a;
+            rep->reached = 1;
+            return gt_send_all(c->fd, more, (size_t)n + 1);
+        }
+        return gt_send_all(c->fd, buf, (size_t)n);
     case FAKE_DELAY:
         /* with -P 1 the next message comes only after this echo: a read never spans two */
-        if (off % at == 0 && (off / at + 1) % FAKE_DELAY_EVERY == 0) {
+        if (off % at == 0 && (off / at + 1) % fake_delay_every == 0) {
             gt_sleep(FAKE_DELAY_S);
             rep->reached = 1;
         }
@@ -393,7 +408,7 @@ static int fake_input(struct fake_conn *c, int i, enum fake_mode mode, long at, 
 /* The helper process: serve connections until all that came have gone, or the time is up. */
 static void fake_serve(int lfd, enum fake_mode mode, long at, struct fake_report *rep)
 {
-    static unsigned char buf[65536];
+    static unsigned char buf[FAKE_BUF];
     static unsigned char holds[FAKE_MAXC][FAKE_HOLD_CAP];
     struct fake_conn conns[FAKE_MAXC];
     struct pollfd pf[FAKE_MAXC + 1];
@@ -583,32 +598,80 @@ GT_TEST(loadgen_latency_percentiles, 60)
                 cmdline, s.p50, s.p99, s.max, gt_out_head(&r));
 }
 
-GT_TEST(loadgen_detects_early_close, 60)
+/* The nearest rank, exactly: the p-th percentile of N latencies is the ceil(p/100 * N)-th
+ * smallest. One late message of 100: p99 is the 99th, a fast one (a rank rounded up past a
+ * whole number would take the 100th). One late message of 50: p99 is the ceil(49.5) = 50th,
+ * the late one (a rank rounded down would take the 49th). */
+GT_TEST(loadgen_percentiles_nearest_rank, 60)
 {
     gt_result r;
     struct summary s;
     struct fake_report rep;
+    double late_us = FAKE_DELAY_S * 1e6 * 0.99; /* a histogram may be 1% off */
+
+    fake_delay_every = 100;
+    const char *args100[] = {"-n", "100", "-s", "64", NULL};
+    against_fake(&r, 30, FAKE_DELAY, 64, args100, &rep);
+    expect_counts(&r, &s, 1, 100, 64);
+    if (s.max < late_us || s.p99 >= late_us / 2)
+        gt_fail("%s against a server that echoes the last of 100 messages 200 ms late printed "
+                "p99_us=%.1f max_us=%.1f: expected max of at least 200000 and p99 well below "
+                "(nearest rank: ceil(0.99 * 100) = 99, the 99th of 100 sorted latencies is not "
+                "the late one); stdout: %s",
+                cmdline, s.p99, s.max, gt_out_head(&r));
+
+    fake_delay_every = 50;
+    const char *args50[] = {"-n", "50", "-s", "64", NULL};
+    against_fake(&r, 30, FAKE_DELAY, 64, args50, &rep);
+    expect_counts(&r, &s, 1, 50, 64);
+    if (s.p99 < late_us)
+        gt_fail("%s against a server that echoes the last of 50 messages 200 ms late printed "
+                "p99_us=%.1f max_us=%.1f: expected p99 of at least 200000 (nearest rank: "
+                "ceil(0.99 * 50) = ceil(49.5) = 50, the late one; rounded down, 49 is wrong); "
+                "stdout: %s",
+                cmdline, s.p99, s.max, gt_out_head(&r));
+}
+
+/* loadgen with args against a fake server in mode (at: where its fault comes) that does what
+ * situation says: the fault must have been reached, and loadgen must report one error. */
+static void expect_fault_seen(gt_result *r, struct summary *s, enum fake_mode mode, long at,
+                              const char *const *args, const char *situation)
+{
+    struct fake_report rep;
+    against_fake(r, 30, mode, at, args, &rep);
+    expect_reached(&rep, r, situation);
+    expect_one_error(r, situation, s);
+}
+
+GT_TEST(loadgen_detects_early_close, 60)
+{
+    gt_result r;
+    struct summary s;
     const char *situation = "closes the connection after 32 bytes of the 3rd echo";
     const char *args[] = {"-n", "10", "-s", "64", NULL};
-    against_fake(&r, 30, FAKE_CLOSE, 2 * 64 + 32, args, &rep);
-    expect_reached(&rep, &r, situation);
-    expect_one_error(&r, situation, &s);
+    expect_fault_seen(&r, &s, FAKE_CLOSE, 2 * 64 + 32, args, situation);
     if (s.messages > 2)
         gt_fail("%s against a server that %s printed messages=%llu: only 2 echoes came back "
                 "whole; stdout: %s",
                 cmdline, situation, s.messages, gt_out_head(&r));
 }
 
+GT_TEST(loadgen_detects_extra_bytes, 60)
+{
+    gt_result r;
+    struct summary s;
+    const char *args[] = {"-n", "3", "-s", "64", NULL};
+    expect_fault_seen(&r, &s, FAKE_EXTRA, 3 * 64, args,
+                      "sends one byte more than was sent, right after the last echo");
+}
+
 GT_TEST(loadgen_detects_reset, 60)
 {
     gt_result r;
     struct summary s;
-    struct fake_report rep;
-    const char *situation = "resets the connection after 32 bytes of the 3rd echo";
     const char *args[] = {"-n", "10", "-s", "64", NULL};
-    against_fake(&r, 30, FAKE_RESET, 2 * 64 + 32, args, &rep);
-    expect_reached(&rep, &r, situation);
-    expect_one_error(&r, situation, &s);
+    expect_fault_seen(&r, &s, FAKE_RESET, 2 * 64 + 32, args,
+                      "resets the connection after 32 bytes of the 3rd echo");
 }
 
 GT_TEST(loadgen_stalled_server_times_out, 60)

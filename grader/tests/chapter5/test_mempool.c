@@ -196,10 +196,12 @@ GT_TEST(mempool_free_then_alloc_reuses, 10)
     expect_available(p, 0, "after taking it again");
     give(p, a, "a");
     give(p, c, "c");
-    unsigned char *y = take(p, "one of a and c"), *z = take(p, "the other of a and c");
-    if (!((y == a && z == c) || (y == c && z == a)))
-        gt_fail("with a (%p) and c (%p) given back, two mempool_alloc gave %p and %p", (void *)a,
-                (void *)c, (void *)y, (void *)z);
+    unsigned char *y = take(p, "c, freed last"), *z = take(p, "a, the other one");
+    if (y != c || z != a)
+        gt_fail("with a (%p) and then c (%p) given back, two mempool_alloc gave %p and %p: the "
+                "chunk freed last is the next one handed out (c, then a: push and pop the head "
+                "of the free list)",
+                (void *)a, (void *)c, (void *)y, (void *)z);
     give(p, x, "the reused b");
     give(p, y, "y");
     give(p, z, "z");
