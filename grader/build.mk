@@ -170,6 +170,15 @@ $(OUT)/$(1): $(OUT)/plain/tests/$(1).o $(addprefix $(OUT)/plain/src/,$($(1)_srcs
 	$$(Q)$$(CC) -o $$@ $$^ $$(PKG_LIBS)
 endef
 $(foreach p,$(test_progs),$(eval $(call test_prog_rule,$(p))))
+
+# What the runner takes from the grader alone: its tests, the test library and common/, in every
+# flavour the chapter needs. None of it reads a student's file (a chapter's headers are given,
+# never the student's), so the grader builds it with the reference programs (as root, cached
+# with them) and copies it into the student's build, which then compiles the student's files.
+.PHONY: given-objs
+given-objs: $(test_objs) $(gt_objs) $(common_lib) \
+	$(if $(strip $(tsan_progs)),$(OUT)/tsan/libcommon.a $(patsubst %,$(OUT)/tsan/tests/%.o,$(tsan_progs))) \
+	$(patsubst %,$(OUT)/plain/tests/%.o,$(test_progs))
 endif
 
 -include $(shell find $(OUT) -name '*.d' 2>/dev/null)

@@ -87,6 +87,7 @@ static void on_signal(int sig);
 static int reserve_ipc(void);
 static int prepare_chapter(struct chapter *c);
 static int build_chapter(struct chapter *c);
+static int take_given_objs(const struct chapter *c);
 static int open_tree(const struct chapter *c);
 static void summarize_build(struct chapter *c);
 static void blame_build(const struct chapter *c, struct item *it);
@@ -631,6 +632,24 @@ static void replace_all(const char *s, const char *from, const char *to, char *o
     out[used] = 0;
 }
 
+/* The reference build also made what the test runner takes from the grader alone (build.mk's
+ * given-objs: the tests, the test library, common/): the student's build takes a copy instead
+ * of compiling it again, when the chapter's headers in the student's tree are the reference's
+ * (given files: they always should be; otherwise that build compiles them itself). Only those
+ * folders: the reference's own objects stay out of the student's build. */
+static int take_given_objs(const struct chapter *c)
+{
+    static const char script[] =
+        "cd \"$1\" || exit 1; for h in student/*.h; do [ ! -e \"$h\" ] || "
+        "cmp -s \"$h\" \"ref/${h#student/}\" || exit 0; done; "
+        "for d in common gt tests tsan/common tsan/tests tsan/libcommon.a plain/tests; do "
+        "[ ! -e \"out/ref/$d\" ] && continue; mkdir -p \"out/student/$(dirname \"$d\")\" && "
+        "cp -R \"out/ref/$d\" \"out/student/$d\" || exit 1; done; "
+        "find out/student -name '*.d' -delete";
+    char *argv[] = {"sh", "-c", (char *)script, "sh", (char *)c->tree, NULL};
+    return run_cmd(argv, NULL);
+}
+
 static int build_chapter(struct chapter *c)
 {
     char mkf[4400], ch[16], src[4400], out[4400], tests[4400], log[4400];
@@ -640,7 +659,9 @@ static int build_chapter(struct chapter *c)
     /* say=@true: only the compiler's own words go to the log */
     char *ref[] = {"make", "-s", "-j2", "--no-print-directory", "say=@true", "-f", mkf, ch,
                    fmt(src, sizeof src, "SRC=%s/ref", c->tree),
-                   fmt(out, sizeof out, "OUT=%s/out/ref", c->tree), "progs", "prior", NULL};
+                   fmt(out, sizeof out, "OUT=%s/out/ref", c->tree),
+                   fmt(tests, sizeof tests, "TESTS=%s/grader/tests/chapter%d", c->tree, c->number),
+                   "progs", "prior", "given-objs", NULL};
     char cached[4500];
     int hit = refcache_get(opt.root, c->tree, c->number, cached, sizeof cached);
     if (hit != 1) {
@@ -659,6 +680,10 @@ static int build_chapter(struct chapter *c)
             refcache_put(cached, c->tree);
     } else if (opt.verbose) {
         printf("  reference programs: the cached build of the same sources\n");
+    }
+    if (take_given_objs(c) != 0) {
+        fprintf(stderr, "grade: could not copy the tests' objects of %s/out/ref\n", c->tree);
+        return -1;
     }
     /* what the chapter takes from an earlier one's reference, built by us: the student's
      * build links it, and never reads the reference's sources (open_tree) */

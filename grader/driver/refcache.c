@@ -18,7 +18,7 @@
  * tree. */
 static const char key_script[] =
     "cd \"$1\" && { find ref common grader/build.mk grader/depcheck grader/linkcheck "
-    "grader/studentcc grader/chapters solutions -type f 2>/dev/null | LC_ALL=C sort | xargs -d '\\n' sha256sum; "
+    "grader/studentcc grader/chapters grader/tests grader/lib solutions -type f 2>/dev/null | LC_ALL=C sort | xargs -d '\\n' sha256sum; "
     "printf 'SAN=%s CC=%s CFLAGS=%s\\n' \"${SAN:-}\" \"${CC:-}\" \"${CFLAGS:-}\"; "
     "cc --version; pkg-config --modversion libevent libcrypto check 2>/dev/null; } | "
     "sha256sum | cut -c 1-32";

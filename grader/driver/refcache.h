@@ -4,7 +4,9 @@
  * Every grading builds the same reference (solutions/chapterN, common/, the build files) into
  * its own temporary tree, and that build was most of the time of a short grading (a test or an
  * exercise, the self-tests, a course's batch). The cache keeps what the reference build made
- * (the tree's out/ref) under <checkout>/build/grader-refcache/chN-<key>, where the key is a
+ * (the tree's out/ref: the reference programs, and what the test runner takes from the
+ * grader alone, build.mk's given-objs, which the student's build then copies instead of
+ * compiling it again) under <checkout>/build/grader-refcache/chN-<key>, where the key is a
  * hash of every file that build reads, of SAN, CC and CFLAGS, and of the compiler's and the
  * libraries' versions, and a
  * grading whose key is there copies it instead of building.
