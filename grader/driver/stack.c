@@ -122,7 +122,7 @@ static int rerun(const struct stack_test *st, const struct item *it, int under_g
     fmt(stop, sizeof stop, "handle SIGSEGV SIGBUS SIGFPE SIGILL SIGABRT SIGSYS%s%s stop print",
         abbrev ? " SIG" : "", abbrev ? abbrev : "");
     char *gargv[] = {(char *)gdb_path(), "-nx", "-batch", "-q",
-                     "-iex", "set debuginfod enabled off",
+                     "-iex", "set debuginfod enabled off", "-iex", "set auto-load off",
                      "-ex", "set disable-randomization off",
                      "-ex", "set print frame-arguments none",
                      "-ex", "set breakpoint pending on",
@@ -173,7 +173,7 @@ size_t stack_at_deadline(uid_t uid, char *out, size_t cap)
         used += strlen(fmt(out + used, cap - used, STACK_PROC_HEADER "%s (%s) ==\n", pidtext,
                            comm));
         char *argv[] = {(char *)gdb_path(), "-nx", "-batch", "-q",
-                        "-iex", "set debuginfod enabled off",
+                        "-iex", "set debuginfod enabled off", "-iex", "set auto-load off",
                         "-ex", "set print frame-arguments none",
                         "-p", pidtext, "-ex", "thread apply all bt 64", NULL};
         used += capture(argv, uid, out + used, cap - used, STACK_GDB_SECONDS);
@@ -376,10 +376,15 @@ static void explain_deadline(const struct stack_test *st, struct item *it, const
         h = body;
     }
     if (!shown)
-        APPEND(it->reason, "\n(%s)", text[0]
-               ? "no process of the test was in your files when the limit passed: it waited in "
-                 "the test's or the system's code"
-               : "a re-run of the test ended before its limit: does the hang depend on timing?");
+        APPEND(it->reason, "\n(%s)",
+               strstr(text, "ptrace: Operation not permitted")
+                   ? "where the test's processes were could not be seen: this machine does not "
+                     "let the grader attach a debugger to them (Yama's ptrace_scope)"
+               : text[0]
+                   ? "no process of the test was in your files when the limit passed: it waited "
+                     "in the test's or the system's code"
+                   : "a re-run of the test ended before its limit: does the hang depend on "
+                     "timing?");
     limit_origin(st, it, origin, sizeof origin);
     APPEND(it->reason, "\n%s", origin);
 }

@@ -20,4 +20,17 @@ t_progress() {
         [ "$(jq -r '[.chapters[].tests[] | .name] | sort | join(" ")' "$tmp/p3.json")" = "$last_failed" ] ||
         { echo "--failed did not run exactly the failed tests"; return 1; }
 }
+
+# A result older than the exercise's files is marked stale, in every chapter (chapter 4 lists its
+# student files over several lines of its build data): a progress file whose one chapter 4 result
+# was graded at the epoch's first second.
+t_progress_stale() {
+    jq -n '{chapters: {"4": {title: "t", graded_at: 1, seconds: 1, tests_run: 1, tests: {
+        "shm_create_mode_0600": {exercise: "ex4.1", name: "shm_create_mode_0600", kind: "test",
+            bonus: false, status: "pass", score: 1, max_score: 1, graded_at: 1, reason: ""}}}}}' \
+        >"$tmp/p-stale.json" && grader/status "$tmp/p-stale.json" >"$tmp/status-stale" || return 1
+    grep -q "^    ex4.1 .*STALE: .*shm.c.* changed since" "$tmp/status-stale" ||
+        { echo "ex4.1 is not marked stale:"; cat "$tmp/status-stale"; return 1; }
+}
 check "grader: progress merges gradings, status shows them, --failed re-runs the failures" t_progress
+check "student tools: make status marks a result older than its files stale" t_progress_stale
