@@ -95,9 +95,17 @@ CHECK_LIBS := $(shell pkg-config --libs check)
 test_objs := $(patsubst $(TESTS)/%.c,$(OUT)/tests/%.o,$(wildcard $(TESTS)/*.c))
 gt_objs := $(patsubst $(ROOT)/grader/lib/%.c,$(OUT)/gt/%.o,$(wildcard $(ROOT)/grader/lib/*.c))
 
+# The system libraries' names for the link check, found once per build (and kept with the
+# grader's cached reference build, given-objs below) instead of once per link.
+sysnames := $(OUT)/sysnames.txt
+linkcheck = $(ROOT)/grader/linkcheck --sysnames $(sysnames)
+$(sysnames):
+	@mkdir -p $(@D)
+	$(Q)$(ROOT)/grader/linkcheck --print-sysnames >$@.tmp && mv $@.tmp $@
+
 runner: $(OUT)/runner
-$(OUT)/runner: $(test_objs) $(gt_objs) $(call obj,$(testlib)) $(prior_lib) $(common_lib)
-	$(if $(filter 1,$(SAN)),,$(Q)$(ROOT)/grader/linkcheck $(call obj,$(testlib)) -- $(test_objs) $(gt_objs))
+$(OUT)/runner: $(test_objs) $(gt_objs) $(call obj,$(testlib)) $(prior_lib) $(common_lib) | $(sysnames)
+	$(if $(filter 1,$(SAN)),,$(Q)$(linkcheck) $(call obj,$(testlib)) -- $(test_objs) $(gt_objs))
 	$(say) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 
@@ -139,8 +147,8 @@ $(OUT)/tsan/libcommon.a: $(tsan_common)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 define tsan_rule
-$(OUT)/$(1): $(OUT)/tsan/tests/$(1).o $(addprefix $(OUT)/tsan/src/,$($(1)_srcs:.c=.o)) $(OUT)/tsan/libcommon.a
-	$$(Q)$(ROOT)/grader/linkcheck --tsan $(addprefix $(OUT)/tsan/src/,$($(1)_srcs:.c=.o)) -- $(OUT)/tsan/tests/$(1).o
+$(OUT)/$(1): $(OUT)/tsan/tests/$(1).o $(addprefix $(OUT)/tsan/src/,$($(1)_srcs:.c=.o)) $(OUT)/tsan/libcommon.a | $(sysnames)
+	$$(Q)$(linkcheck) --tsan $(addprefix $(OUT)/tsan/src/,$($(1)_srcs:.c=.o)) -- $(OUT)/tsan/tests/$(1).o
 	$$(say) LD $$@
 	$$(Q)$$(CC) -fsanitize=thread -o $$@ $$^ $$(PKG_LIBS)
 endef
@@ -164,8 +172,8 @@ $(OUT)/plain/tests/%.o: $(TESTS)/progs/%.c
 	$(Q)$(depcheck_tests)
 
 define test_prog_rule
-$(OUT)/$(1): $(OUT)/plain/tests/$(1).o $(addprefix $(OUT)/plain/src/,$($(1)_srcs:.c=.o))
-	$$(Q)$(ROOT)/grader/linkcheck $(addprefix $(OUT)/plain/src/,$($(1)_srcs:.c=.o)) -- $(OUT)/plain/tests/$(1).o
+$(OUT)/$(1): $(OUT)/plain/tests/$(1).o $(addprefix $(OUT)/plain/src/,$($(1)_srcs:.c=.o)) | $(sysnames)
+	$$(Q)$(linkcheck) $(addprefix $(OUT)/plain/src/,$($(1)_srcs:.c=.o)) -- $(OUT)/plain/tests/$(1).o
 	$$(say) LD $$@
 	$$(Q)$$(CC) -o $$@ $$^ $$(PKG_LIBS)
 endef
@@ -176,7 +184,7 @@ $(foreach p,$(test_progs),$(eval $(call test_prog_rule,$(p))))
 # never the student's), so the grader builds it with the reference programs (as root, cached
 # with them) and copies it into the student's build, which then compiles the student's files.
 .PHONY: given-objs
-given-objs: $(test_objs) $(gt_objs) $(common_lib) \
+given-objs: $(test_objs) $(gt_objs) $(common_lib) $(sysnames) \
 	$(if $(strip $(tsan_progs)),$(OUT)/tsan/libcommon.a $(patsubst %,$(OUT)/tsan/tests/%.o,$(tsan_progs))) \
 	$(patsubst %,$(OUT)/plain/tests/%.o,$(test_progs))
 endif

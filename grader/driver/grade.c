@@ -648,8 +648,9 @@ static int take_given_objs(const struct chapter *c)
     static const char script[] =
         "cd \"$1\" || exit 1; for h in student/*.h; do [ ! -e \"$h\" ] || "
         "cmp -s \"$h\" \"ref/${h#student/}\" || exit 0; done; "
-        "for d in common gt tests tsan/common tsan/tests tsan/libcommon.a plain/tests; do "
-        "[ ! -e \"out/ref/$d\" ] && continue; mkdir -p \"out/student/$(dirname \"$d\")\" && "
+        "for d in common gt tests tsan/common tsan/tests tsan/libcommon.a plain/tests "
+        "sysnames.txt; do [ ! -e \"out/ref/$d\" ] && continue; "
+        "mkdir -p \"out/student/$(dirname \"$d\")\" && "
         "cp -R \"out/ref/$d\" \"out/student/$d\" || exit 1; done; "
         "find out/student -name '*.d' -delete";
     char *argv[] = {"sh", "-c", (char *)script, "sh", (char *)c->tree, NULL};

@@ -20,7 +20,8 @@ static const char key_script[] =
     "cd \"$1\" && { find ref common grader/build.mk grader/depcheck grader/linkcheck "
     "grader/studentcc grader/chapters grader/tests grader/lib solutions -type f 2>/dev/null | LC_ALL=C sort | xargs -d '\\n' sha256sum; "
     "printf 'SAN=%s CC=%s CFLAGS=%s\\n' \"${SAN:-}\" \"${CC:-}\" \"${CFLAGS:-}\"; "
-    "cc --version; pkg-config --modversion libevent libcrypto check 2>/dev/null; } | "
+    "cc --version; ldd --version 2>&1 | head -1; "
+    "pkg-config --modversion libevent libcrypto check 2>/dev/null; } | "
     "sha256sum | cut -c 1-32";
 
 int refcache_get(const char *root, const char *tree, int n, char *entry, size_t cap)
