@@ -6,7 +6,6 @@
 #include "sandbox.h"
 #include "util.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -249,25 +248,11 @@ static int kill_descendants(void)
             break;
         struct dirent *e;
         while ((e = readdir(d))) {
-            if (!isdigit((unsigned char)e->d_name[0]))
-                continue;
-            char path[300], buf[512];
-            snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-            int fd = open(path, O_RDONLY | O_CLOEXEC);
-            if (fd < 0)
-                continue;
-            ssize_t n = read(fd, buf, sizeof buf - 1);
-            close(fd);
-            if (n <= 0)
-                continue;
-            buf[n] = 0;
-            char *rp = strrchr(buf, ')'); /* the command name may hold spaces and parens */
-            char state;
-            int ppid;
-            if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2 || ppid != self)
+            struct proc_stat ps;
+            if (proc_stat_read(e->d_name, &ps) != 0 || ps.ppid != self)
                 continue;
             found++;
-            if (state != 'Z') {
+            if (ps.state != 'Z') {
                 kill((pid_t)atoi(e->d_name), SIGKILL);
                 killed++;
             }

@@ -677,22 +677,10 @@ int sb_become(uid_t uid)
 /* 1 if pid is a running (not zombie) child of ours. */
 static int alive_child(pid_t pid)
 {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = 0;
-    char *rp = strrchr(buf, ')');
-    char state;
-    int ppid;
-    if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2)
-        return 0;
-    return state != 'Z' && ppid == (int)getpid();
+    char text[32];
+    struct proc_stat ps;
+    snprintf(text, sizeof text, "%d", (int)pid);
+    return proc_stat_read(text, &ps) == 0 && ps.state != 'Z' && ps.ppid == (int)getpid();
 }
 
 /* How many live processes have uid as their real, effective or saved uid. */

@@ -190,17 +190,10 @@ static int descendants(pid_t root, pid_t *out, int max)
     DIR *d = opendir("/proc");
     struct dirent *e;
     while (d && all < MAX_SCAN && (e = readdir(d))) {
-        if (!isdigit((unsigned char)e->d_name[0]))
-            continue;
-        char path[300], buf[512];
-        if (read_file(fmt(path, sizeof path, "/proc/%s/stat", e->d_name), buf, sizeof buf, 0) == 0)
-            continue;
-        const char *rp = strrchr(buf, ')'); /* the name may hold spaces and parens */
-        char state;
-        int pp;
-        if (rp && sscanf(rp + 1, " %c %d", &state, &pp) == 2 && state != 'Z') {
+        struct proc_stat ps;
+        if (proc_stat_read(e->d_name, &ps) == 0 && ps.state != 'Z') {
             pid[all] = (pid_t)atoi(e->d_name);
-            ppid[all++] = (pid_t)pp;
+            ppid[all++] = (pid_t)ps.ppid;
         }
     }
     if (d)

@@ -69,23 +69,29 @@ static unsigned long long group_cpu_ticks(pid_t pgrp)
         return 0;
     unsigned long long sum = 0;
     struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] < '1' || e->d_name[0] > '9')
-            continue;
-        char path[300], text[1024];
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        if (read_file(path, text, sizeof text, 0) == 0)
-            continue;
-        const char *after = strrchr(text, ')');
-        int group;
-        unsigned long long ut, st, cut, cst;
-        if (after && sscanf(after + 1, " %*c %*d %d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu "
-                                       "%llu %llu", &group, &ut, &st, &cut, &cst) == 5 &&
-            group == pgrp)
-            sum += ut + st + cut + cst;
-    }
+    struct proc_stat ps;
+    while ((e = readdir(d)))
+        if (proc_stat_read(e->d_name, &ps) == 0 && ps.pgrp == pgrp)
+            sum += ps.cpu_ticks;
     closedir(d);
     return sum;
+}
+
+int proc_stat_read(const char *pid, struct proc_stat *ps)
+{
+    if (pid[0] < '1' || pid[0] > '9' || strlen(pid) > 20)
+        return -1;
+    char path[64], text[1024];
+    snprintf(path, sizeof path, "/proc/%s/stat", pid);
+    if (read_file(path, text, sizeof text, 0) == 0)
+        return -1;
+    const char *after = strrchr(text, ')');
+    unsigned long long ut, st, cut, cst;
+    if (!after || sscanf(after + 1, " %c %d %d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu",
+                         &ps->state, &ps->ppid, &ps->pgrp, &ut, &st, &cut, &cst) != 7)
+        return -1;
+    ps->cpu_ticks = ut + st + cut + cst;
+    return 0;
 }
 
 int run_cmd_bounded(char *const argv[], const char *log, double idle_s, double wall_s,

@@ -30,6 +30,17 @@ double now_s(void);
 int run_cmd_bounded(char *const argv[], const char *log, double idle_s, double wall_s,
                     int (*before_exec)(void *ctx), void *ctx);
 
+/* What /proc/<pid>/stat says of a process (pid given as its text, a /proc entry's name): its
+ * state ('R', 'S', 'Z', ...), parent, process group, and the CPU time in clock ticks that it
+ * and the children it has reaped have used. 0, or -1 if it is gone (or pid is no number).
+ * The command name, which may hold spaces and parentheses, is skipped up to its last ')'. */
+struct proc_stat {
+    char state;
+    int ppid, pgrp;
+    unsigned long long cpu_ticks;
+};
+int proc_stat_read(const char *pid, struct proc_stat *ps);
+
 /* The first `cap - 1` bytes at most of file `path` (last bytes when from_end), NUL-terminated.
  * Returns the number of bytes read (0 if the file is missing). */
 size_t read_file(const char *path, char *buf, size_t cap, int from_end);
