@@ -956,8 +956,9 @@ static void run_items(struct chapter *c, enum kind kind)
             if (timeout > MAX_TEST_TIMEOUT)
                 timeout = MAX_TEST_TIMEOUT;
             /* a functional test ends at its limit, its stacks taken first (stack.h: Check's
-             * own timer is a backstop); under valgrind, slack for its start */
-            timeout = kind == MEMCHECK ? timeout * scale + 10 : timeout + 1;
+             * own timer, GT_CHECK_BACKSTOP later, is a backstop); under valgrind Check's timer
+             * ends it, and ours, later still, is the backstop */
+            timeout = kind == MEMCHECK ? timeout * scale + GT_CHECK_BACKSTOP + 10 : timeout + 1;
 
             struct testenv te;
             testenv_fill(&te, dir, c->tree, keys[next], kind == MEMCHECK, scale,
