@@ -3,6 +3,7 @@
  */
 #include "debug.h"
 #include "sandbox.h"
+#include "stack.h"
 #include "testenv.h"
 #include "util.h"
 
@@ -87,7 +88,7 @@ int debug_run(const struct debug_test *d)
         d->sources[0] ? d->sources : ".");
     fmt(brk, sizeof brk, "break %s_body", d->name);
     fmt(xml, sizeof xml, "%s/check.xml", dir);
-    char *argv[] = {gdb, "-q", "-iex", "set debuginfod enabled off", "-iex", "set auto-load off",
+    char *argv[] = {gdb, "-q", STACK_GDB_SAFE,
                     "-ex", "set breakpoint pending on",
                     "-ex", "set filename-display basename",
                     "-ex", "pipe handle all nostop noprint pass | true",

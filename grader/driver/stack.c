@@ -122,7 +122,7 @@ static int rerun(const struct stack_test *st, const struct item *it, int under_g
     fmt(stop, sizeof stop, "handle SIGSEGV SIGBUS SIGFPE SIGILL SIGABRT SIGSYS%s%s stop print",
         abbrev ? " SIG" : "", abbrev ? abbrev : "");
     char *gargv[] = {(char *)gdb_path(), "-nx", "-batch", "-q",
-                     "-iex", "set debuginfod enabled off", "-iex", "set auto-load off",
+                     STACK_GDB_SAFE,
                      "-ex", "set disable-randomization off",
                      "-ex", "set print frame-arguments none",
                      "-ex", "set breakpoint pending on",
@@ -173,7 +173,7 @@ size_t stack_at_deadline(uid_t uid, char *out, size_t cap)
         used += strlen(fmt(out + used, cap - used, STACK_PROC_HEADER "%s (%s) ==\n", pidtext,
                            comm));
         char *argv[] = {(char *)gdb_path(), "-nx", "-batch", "-q",
-                        "-iex", "set debuginfod enabled off", "-iex", "set auto-load off",
+                        STACK_GDB_SAFE,
                         "-ex", "set print frame-arguments none",
                         "-p", pidtext, "-ex", "thread apply all bt 64", NULL};
         used += capture(argv, uid, out + used, cap - used, STACK_GDB_SECONDS);

@@ -17,6 +17,11 @@
 #ifndef SVRLAB_STACK_H
 #define SVRLAB_STACK_H
 
+/* The first options of every gdb the grader starts on a student's program (stack.c, debug.c):
+ * nothing fetched from the network, and no script a student's binary names (its
+ * .debug_gdb_scripts section) loaded. */
+#define STACK_GDB_SAFE "-iex", "set debuginfod enabled off", "-iex", "set auto-load off"
+
 #include <sys/types.h>
 
 #include "results.h"
